@@ -1,0 +1,95 @@
+"""Bilingual figures and tables for run notebooks and the book.
+
+Chinese glyphs come from Noto Sans CJK, shipped by the pinned
+``noto-cjk-sans-otc`` package and registered with matplotlib on import, so no
+system font is needed and no glyph goes missing.
+"""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+
+import matplotlib
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+from matplotlib import font_manager
+
+from .data import CLASS_NAMES_EN, CLASS_NAMES_ZH
+
+FAMILY_LABELS = {
+    "mobilenet": "MobileNet (depthwise-separable) 深度可分離",
+    "plain_cnn": "Plain CNN (standard conv) 一般卷積",
+    "hw3_cnn": "HW3 CNN",
+    "hw8_mobilenet": "HW8 MobileNet",
+}
+FAMILY_COLORS = {"mobilenet": "#1f77b4", "plain_cnn": "#d62728",
+                 "hw3_cnn": "#ff7f0e", "hw8_mobilenet": "#2ca02c"}
+
+
+def use_cjk_font() -> str:
+    """Register the packaged Noto Sans CJK font and make it the default."""
+    import noto_cjk_sans_otc
+
+    path = next(Path(noto_cjk_sans_otc.__file__).parent.glob("*.tt[cf]"))
+    font_manager.fontManager.addfont(str(path))
+    family = "Noto Sans CJK TC"
+    matplotlib.rcParams["font.family"] = [family, "DejaVu Sans"]
+    matplotlib.rcParams["axes.unicode_minus"] = False
+    return family
+
+
+use_cjk_font()
+# A missing glyph is a bug in a bilingual figure, never a warning to ignore.
+warnings.filterwarnings("error", message=r".*Glyph .* missing from.*")
+
+CLASS_LABELS = [f"{zh}\n{en}" for zh, en in zip(CLASS_NAMES_ZH, CLASS_NAMES_EN)]
+
+
+def learning_curves(record: dict):
+    """Loss and accuracy per epoch, train against validation."""
+    h = record["history"]
+    epochs = np.arange(1, len(h.get("loss", [])) + 1)
+    fig, axes = plt.subplots(1, 2, figsize=(9, 3.4))
+    for ax, key, title in ((axes[0], "loss", "損失 Loss"), (axes[1], "accuracy", "準確率 Accuracy")):
+        ax.plot(epochs, h.get(key, []), label="訓練 train")
+        ax.plot(epochs, h.get(f"val_{key}", []), label="驗證 validation")
+        ax.set_xlabel("週期 Epoch")
+        ax.set_title(title)
+        ax.grid(alpha=0.3)
+    axes[1].axvline(record["best_epoch"], color="grey", ls=":", label="最佳 best")
+    axes[1].legend()
+    fig.suptitle(record["run_id"])
+    fig.tight_layout()
+    return fig
+
+
+def scores_table(record: dict) -> pd.DataFrame:
+    """Accuracy on validation, Public (PublicTest) and Private (PrivateTest)."""
+    rows = {"驗證 Validation": "val", "Public (PublicTest)": "public",
+            "Private (PrivateTest)": "private"}
+    return pd.DataFrame({
+        "準確率 Accuracy": [record["scores"][k]["accuracy"] for k in rows.values()],
+        "影像數 Images": [record["scores"][k]["n"] for k in rows.values()],
+    }, index=list(rows)).style.format({"準確率 Accuracy": "{:.5f}"})
+
+
+def confusion_matrices(record: dict, splits=("public", "private")):
+    """Row-normalised confusion matrices on the test splits."""
+    import seaborn as sns
+
+    fig, axes = plt.subplots(1, len(splits), figsize=(5.2 * len(splits), 4.6))
+    for ax, split in zip(np.atleast_1d(axes), splits):
+        cm = np.asarray(record["scores"][split]["confusion_matrix"], dtype=float)
+        norm = cm / np.maximum(cm.sum(axis=1, keepdims=True), 1)
+        sns.heatmap(norm, annot=True, fmt=".2f", cmap="Blues", vmin=0, vmax=1, cbar=False,
+                    xticklabels=CLASS_LABELS, yticklabels=CLASS_LABELS, ax=ax,
+                    annot_kws={"size": 8})
+        ax.set_xlabel("預測 Predicted")
+        ax.set_ylabel("真實 True")
+        ax.set_title(f"{split.capitalize()} — 準確率 accuracy "
+                     f"{record['scores'][split]['accuracy']:.4f}")
+        ax.tick_params(labelsize=7)
+    fig.tight_layout()
+    return fig

@@ -1,0 +1,60 @@
+"""Where results live and how they are written: atomically, never half-done."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from .data import PROJECT_ROOT
+
+RESULTS_DIR = PROJECT_ROOT / "results"
+
+
+def results_dir() -> Path:
+    """``$FER_RESULTS_DIR`` or ``results/`` in the project."""
+    return Path(os.environ.get("FER_RESULTS_DIR") or RESULTS_DIR)
+
+
+def write_json_atomic(path: Path, payload: Any) -> None:
+    """Write JSON to a temporary file beside ``path``, fsync, then rename."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            json.dump(payload, fh, indent=1, ensure_ascii=False, sort_keys=True)
+            fh.write("\n")
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def config_hash(config: dict) -> str:
+    """A short, stable hash of a run's settings (what makes two runs the same)."""
+    text = json.dumps(config, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()[:12]
+
+
+def run_id(family: str, target_params: int, seed: int, tag: str = "") -> str:
+    """``<family>-<target>-s<seed>[-<tag>]``: readable and unique per sweep point."""
+    rid = f"{family}-{int(target_params)}-s{int(seed)}"
+    return f"{rid}-{tag}" if tag else rid
+
+
+def load_records(directory: Path | None = None) -> list[dict]:
+    """Every finished run record (``*.json``) in the results folder."""
+    directory = Path(directory or results_dir())
+    records = []
+    for path in sorted(directory.glob("*.json")):
+        with open(path, encoding="utf-8") as fh:
+            record = json.load(fh)
+        record.setdefault("run_id", path.stem)
+        records.append(record)
+    return records

@@ -1,0 +1,216 @@
+"""Run every budget point of ``sweep.yml`` through the training notebook.
+
+Each point is one papermill execution of ``book/runs/train.md`` (read with
+jupytext).  A point whose ``results/<run-id>.json`` exists with the same config
+hash is skipped; an interrupted one resumes from its last finished epoch
+(``BackupAndRestore`` in the notebook).  Points run on dask.distributed: a
+``LocalCluster`` sized to this machine, or an existing scheduler with
+``--scheduler``.  A failed point is reported with the path of its failed
+notebook and does not stop the others.
+
+    python -m helpers.sweep                 # every point in sweep.yml
+    python -m helpers.sweep --only 'mobilenet-*' --dry-run
+    python -m helpers.sweep --quick         # tiny runs, for tests
+"""
+
+from __future__ import annotations
+
+import argparse
+import fnmatch
+import json
+import os
+import sys
+import time
+import traceback
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+from .data import PROJECT_ROOT
+from .results import results_dir
+from .training import TrainConfig
+
+SWEEP_FILE = PROJECT_ROOT / "sweep.yml"
+NOTEBOOK = PROJECT_ROOT / "book" / "runs" / "train.md"
+QUICK = {"epochs": 1, "limit": 256, "patience": 1, "tag": "quick"}
+DEFAULT_WORKERS, DEFAULT_THREADS = 2, 1  # measured faster than 1x2 here (see README)
+
+
+@dataclass
+class Point:
+    config: TrainConfig
+    extra_parameters: dict = field(default_factory=dict)
+
+    @property
+    def run_id(self) -> str:
+        return self.config.run_id
+
+
+def load_points(path: Path = SWEEP_FILE, quick: bool = False) -> list[Point]:
+    """Expand ``sweep.yml`` (families x targets x seeds, with settings) into points."""
+    with open(path, encoding="utf-8") as fh:
+        spec = yaml.safe_load(fh) or {}
+    defaults = spec.get("defaults", {})
+    known = set(TrainConfig.__dataclass_fields__) - {"extra", "family", "target_params", "seed"}
+    points, seen = [], set()
+    for i, entry in enumerate(spec.get("points", []), start=1):
+        missing = {"family", "targets", "seeds"} - set(entry)
+        if missing:
+            raise ValueError(f"{path}: point {i}: missing {sorted(missing)}; "
+                             "expected family, targets and seeds")
+        settings = {**defaults, **entry.get("settings", {})}
+        unknown = set(settings) - known
+        if unknown:
+            raise ValueError(f"{path}: point {i}: unknown setting(s) {sorted(unknown)}; "
+                             f"expected some of {sorted(known)}")
+        if quick:
+            settings.update(QUICK)
+        for target in entry["targets"]:
+            for seed in entry["seeds"]:
+                config = TrainConfig(family=entry["family"], target_params=int(target),
+                                     seed=int(seed), **settings)
+                if config.run_id in seen:
+                    continue
+                seen.add(config.run_id)
+                points.append(Point(config))
+    return points
+
+
+def is_done(point: Point, out_dir: Path) -> bool:
+    """Finished with the same settings (config hash) as asked now."""
+    path = out_dir / f"{point.run_id}.json"
+    if not path.exists():
+        return False
+    try:
+        return json.loads(path.read_text()).get("config_hash") == point.config.hash
+    except (OSError, json.JSONDecodeError):
+        return False
+
+
+def run_point(point: Point, out_dir: str, data_path: str | None = None,
+              threads: int | None = None) -> dict:
+    """Execute the training notebook for one point; never raises.
+
+    The executed notebook lands in ``results/notebooks/<run-id>.ipynb`` only on
+    success (written beside it and renamed); a failure leaves it in
+    ``results/failed/<run-id>.ipynb`` and returns its path.
+    """
+    import jupytext
+    import papermill
+
+    out = Path(out_dir)
+    final = out / "notebooks" / f"{point.run_id}.ipynb"
+    failed = out / "failed" / f"{point.run_id}.ipynb"
+    partial = out / "notebooks" / f".{point.run_id}.partial.ipynb"
+    partial.parent.mkdir(parents=True, exist_ok=True)
+    c = point.config
+    parameters = {
+        "family": c.family, "target_params": c.target_params, "seed": c.seed,
+        "epochs": c.epochs, "batch_size": c.batch_size, "learning_rate": c.learning_rate,
+        "augment": c.augment, "patience": c.patience, "limit": c.limit, "tag": c.tag,
+        "data_path": data_path, "out_dir": str(out), "threads": threads,
+    }
+    start = time.perf_counter()
+    try:
+        notebook = jupytext.read(NOTEBOOK)
+        papermill.execute_notebook(notebook, str(partial), parameters=parameters,
+                                   kernel_name="python3", progress_bar=False,
+                                   cwd=str(PROJECT_ROOT), log_output=False)
+        os.replace(partial, final)
+        record = json.loads((out / f"{point.run_id}.json").read_text())
+        return {"run_id": point.run_id, "status": "done", "notebook": str(final),
+                "seconds": time.perf_counter() - start,
+                "params": record["params"]["total"],
+                "private": record["private_accuracy"], "public": record["public_accuracy"]}
+    except BaseException as exc:  # noqa: BLE001 — one bad point must not stop the sweep
+        failed.parent.mkdir(parents=True, exist_ok=True)
+        if partial.exists():
+            os.replace(partial, failed)
+        message = str(exc).strip().splitlines()
+        return {"run_id": point.run_id, "status": "failed", "notebook": str(failed),
+                "seconds": time.perf_counter() - start,
+                "error": (message[-1] if message else type(exc).__name__)[:500],
+                "traceback": traceback.format_exc(limit=3)}
+
+
+def run_sweep(points: list[Point], out_dir: Path, *, workers: int = DEFAULT_WORKERS,
+              threads: int = DEFAULT_THREADS, scheduler: str | None = None,
+              data_path: str | None = None) -> list[dict]:
+    """Run the points that are not done on a dask cluster; a summary row each."""
+    from dask.distributed import Client, LocalCluster, as_completed
+    from tqdm.auto import tqdm
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    todo = [p for p in points if not is_done(p, out_dir)]
+    summary = [{"run_id": p.run_id, "status": "skipped (done)"} for p in points if p not in todo]
+    if not todo:
+        return summary
+    if scheduler:
+        client, cluster = Client(scheduler), None
+    else:
+        cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
+                               dashboard_address=None, memory_limit=0)
+        client = Client(cluster)
+    try:
+        futures = [client.submit(run_point, p, str(out_dir), data_path, threads,
+                                 key=f"train-{p.run_id}", pure=False) for p in todo]
+        for future in tqdm(as_completed(futures), total=len(futures), desc="sweep", unit="point"):
+            result = future.result()
+            summary.append(result)
+            if result["status"] == "failed":
+                tqdm.write(f"FAILED {result['run_id']}: {result['error']}\n"
+                           f"  notebook: {result['notebook']}")
+    finally:
+        client.close()
+        if cluster is not None:
+            cluster.close()
+    return summary
+
+
+def format_summary(summary: list[dict]) -> str:
+    import pandas as pd
+
+    if not summary:
+        return "no points"
+    table = pd.DataFrame(summary)
+    columns = [c for c in ("run_id", "status", "params", "public", "private", "seconds",
+                           "notebook") if c in table]
+    return table[columns].to_string(index=False)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m helpers.sweep", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--sweep-file", type=Path, default=SWEEP_FILE)
+    parser.add_argument("--out-dir", type=Path, default=None,
+                        help="results folder (default: results/ or $FER_RESULTS_DIR)")
+    parser.add_argument("--only", action="append", default=[], metavar="PATTERN",
+                        help="run ids to run (shell pattern, repeatable), e.g. 'mobilenet-*'")
+    parser.add_argument("--dry-run", action="store_true", help="list the points, run nothing")
+    parser.add_argument("--quick", action="store_true",
+                        help=f"tiny runs ({QUICK}), for tests")
+    parser.add_argument("--scheduler", default=None, help="address of an existing dask scheduler")
+    parser.add_argument("--workers", type=int, default=DEFAULT_WORKERS)
+    parser.add_argument("--threads", type=int, default=DEFAULT_THREADS,
+                        help="TensorFlow threads per worker")
+    parser.add_argument("--data-path", default=None)
+    args = parser.parse_args(argv)
+
+    points = load_points(args.sweep_file, quick=args.quick)
+    if args.only:
+        points = [p for p in points if any(fnmatch.fnmatch(p.run_id, pat) for pat in args.only)]
+    out_dir = Path(args.out_dir or results_dir())
+    if args.dry_run:
+        for p in points:
+            state = "done" if is_done(p, out_dir) else "todo"
+            print(f"{state:5s} {p.run_id}  epochs={p.config.epochs} limit={p.config.limit}")
+        return 0
+    summary = run_sweep(points, out_dir, workers=args.workers, threads=args.threads,
+                        scheduler=args.scheduler, data_path=args.data_path)
+    print(format_summary(summary))
+    return 1 if any(r["status"] == "failed" for r in summary) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

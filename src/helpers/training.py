@@ -1,0 +1,318 @@
+"""One training recipe for every family, resumable, with a full record.
+
+Recipe (the same for all models, so the comparison is fair):
+
+* input: ``tf.data`` from in-memory uint8 arrays, shuffled each epoch, batched,
+  augmented per batch on the fly: horizontal flip, shifts of up to 10% of the
+  side, rotations of up to ±10°, zoom of up to ±10% (Keras preprocessing
+  layers); validation and test data are never augmented;
+* optimiser: AdamW (weight decay 1e-4) with a linear warm-up of two epochs to
+  the peak learning rate, then cosine decay to zero at ``epochs``;
+* early stopping on the *validation* split only (``patience`` epochs without a
+  better val accuracy); the best-val-accuracy weights are kept and evaluated;
+* Keras ``BackupAndRestore`` saves state after every epoch, so a killed run
+  restarts from its last finished epoch; ``CSVLogger(append=True)`` keeps the
+  whole history across restarts.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import platform
+import shutil
+import subprocess
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from . import models
+from .data import CLASS_NAMES_EN, FER2013, load_fer2013
+from .results import config_hash, results_dir, run_id, write_json_atomic
+
+MAX_WEIGHTS_PARAMS = 1_000_000
+WEIGHT_DECAY = 1e-4
+WARMUP_EPOCHS = 2
+
+
+@dataclass
+class TrainConfig:
+    family: str = "hw8_mobilenet"
+    target_params: int = 56_135
+    seed: int = 0
+    epochs: int = 40
+    batch_size: int = 128
+    learning_rate: float = 3e-3
+    augment: bool = True
+    patience: int = 8
+    limit: int | None = None
+    tag: str = ""
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def run_id(self) -> str:
+        return run_id(self.family, self.target_params, self.seed, self.tag)
+
+    def settings(self) -> dict:
+        """What defines the run (hashed to decide whether a result is current)."""
+        d = asdict(self)
+        d.pop("tag")
+        return d
+
+    @property
+    def hash(self) -> str:
+        return config_hash(self.settings())
+
+
+def _tf():
+    import tensorflow as tf
+    return tf
+
+
+def set_threads(threads: int | None) -> None:
+    """Limit TensorFlow's thread pools (one sweep worker per core, say)."""
+    if threads:
+        tf = _tf()
+        tf.config.threading.set_intra_op_parallelism_threads(int(threads))
+        tf.config.threading.set_inter_op_parallelism_threads(int(threads))
+
+
+def augmenter(seed: int):
+    """The augmentation applied to training batches."""
+    import keras
+    from keras import layers
+    return keras.Sequential([
+        layers.RandomFlip("horizontal", seed=seed),
+        layers.RandomTranslation(0.1, 0.1, fill_mode="nearest", seed=seed + 1),
+        layers.RandomRotation(10 / 360, fill_mode="nearest", seed=seed + 2),
+        layers.RandomZoom(0.1, fill_mode="nearest", seed=seed + 3),
+    ], name="augment")
+
+
+def make_dataset(images: np.ndarray, labels: np.ndarray, batch_size: int, *,
+                 training: bool, augment: bool = True, seed: int = 0):
+    """A ``tf.data`` pipeline of float32 batches (pixels still 0–255)."""
+    tf = _tf()
+    ds = tf.data.Dataset.from_tensor_slices((images, labels))
+    if training:
+        ds = ds.shuffle(len(labels), seed=seed, reshuffle_each_iteration=True)
+    ds = ds.batch(batch_size)
+    ds = ds.map(lambda x, y: (tf.cast(x, tf.float32), y), num_parallel_calls=tf.data.AUTOTUNE)
+    if training and augment:
+        aug = augmenter(seed)
+        ds = ds.map(lambda x, y: (aug(x, training=True), y), num_parallel_calls=tf.data.AUTOTUNE)
+    return ds.prefetch(tf.data.AUTOTUNE)
+
+
+def compile_model(model, steps_per_epoch: int, epochs: int, learning_rate: float):
+    import keras
+    warmup = min(WARMUP_EPOCHS, max(epochs - 1, 0)) * steps_per_epoch
+    schedule = keras.optimizers.schedules.CosineDecay(
+        initial_learning_rate=learning_rate / 10 if warmup else learning_rate,
+        decay_steps=max(epochs * steps_per_epoch - warmup, 1),
+        warmup_target=learning_rate if warmup else None,
+        warmup_steps=warmup,
+    )
+    model.compile(
+        optimizer=keras.optimizers.AdamW(schedule, weight_decay=WEIGHT_DECAY),
+        loss="sparse_categorical_crossentropy",
+        metrics=["accuracy"],
+    )
+    return model
+
+
+def read_history(csv_path: Path) -> dict[str, list[float]]:
+    """The CSVLogger history, all epochs across restarts."""
+    if not csv_path.exists():
+        return {}
+    with open(csv_path, newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    history: dict[str, list[float]] = {}
+    for row in rows:
+        for key, value in row.items():
+            history.setdefault(key, []).append(float(value))
+    return history
+
+
+def evaluate(model, split, batch_size: int = 512) -> dict:
+    """Accuracy, per-class accuracy and confusion matrix on one split."""
+    probs = model.predict(make_dataset(split.images, split.labels, batch_size, training=False),
+                          verbose=0)
+    pred = probs.argmax(axis=1)
+    n = len(CLASS_NAMES_EN)
+    cm = np.zeros((n, n), dtype=np.int64)
+    np.add.at(cm, (split.labels, pred), 1)
+    per_class = cm.diagonal() / np.maximum(cm.sum(axis=1), 1)
+    return {
+        "accuracy": float((pred == split.labels).mean()),
+        "n": int(len(split)),
+        "per_class_accuracy": [float(a) for a in per_class],
+        "confusion_matrix": cm.tolist(),
+    }
+
+
+def _device_name() -> str:
+    tf = _tf()
+    gpus = tf.config.list_physical_devices("GPU")
+    if gpus:
+        try:
+            return tf.config.experimental.get_device_details(gpus[0]).get("device_name", "GPU")
+        except Exception:  # noqa: BLE001 — a name is nice to have
+            return "GPU"
+    name = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo") as fh:
+            for line in fh:
+                if line.startswith("model name"):
+                    name = line.split(":", 1)[1].strip()
+                    break
+    except OSError:
+        pass
+    return f"CPU: {name} ({os.cpu_count()} cores)"
+
+
+def _git_commit() -> str:
+    try:
+        return subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True,
+                              cwd=Path(__file__).parent, check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+
+
+def epoch_logger(timing_path: Path):
+    """A one-line-per-epoch Keras callback that also accumulates training time.
+
+    The running total lives in ``timing_path`` so that it survives restarts.
+    """
+    import keras
+
+    class EpochLogger(keras.callbacks.Callback):
+        def on_epoch_begin(self, epoch, logs=None):
+            self._start = time.perf_counter()
+
+        def on_epoch_end(self, epoch, logs=None):
+            logs = logs or {}
+            seconds = time.perf_counter() - self._start
+            total = _read_seconds(timing_path) + seconds
+            write_json_atomic(timing_path, {"train_seconds": total})
+            print(f"epoch {epoch + 1:3d}  {seconds:6.1f}s  "
+                  f"loss {logs.get('loss', float('nan')):.4f}  "
+                  f"acc {logs.get('accuracy', float('nan')):.4f}  "
+                  f"val_loss {logs.get('val_loss', float('nan')):.4f}  "
+                  f"val_acc {logs.get('val_accuracy', float('nan')):.4f}", flush=True)
+
+    return EpochLogger()
+
+
+def _read_seconds(path: Path) -> float:
+    if path.exists():
+        return float(json.loads(path.read_text()).get("train_seconds", 0.0))
+    return 0.0
+
+
+def train(config: TrainConfig, data: FER2013 | None = None, out_dir: Path | None = None,
+          data_path: str | None = None, threads: int | None = None):
+    """Train one sweep point (resuming if interrupted) and write its record.
+
+    Returns ``(record, model)``; the record is also at ``<out_dir>/<run_id>.json``.
+    """
+    import keras
+
+    set_threads(threads)
+    out_dir = Path(out_dir or results_dir())
+    work = out_dir / "checkpoints" / config.run_id
+    work.mkdir(parents=True, exist_ok=True)
+    data = data or load_fer2013(data_path)
+    keras.utils.set_random_seed(config.seed)
+
+    train_split = data.train
+    if config.limit:
+        train_split = type(train_split)(train_split.images[: config.limit],
+                                        train_split.labels[: config.limit])
+    steps = int(np.ceil(len(train_split) / config.batch_size))
+
+    chosen = models.for_budget(config.family, int(config.target_params))
+    model = compile_model(chosen.build(), steps, config.epochs, config.learning_rate)
+
+    history_csv = work / "history.csv"
+    best_path = work / "best.weights.h5"
+    past = read_history(history_csv)
+    best_so_far = max(past.get("val_accuracy", [-1.0]))
+    callbacks = [
+        keras.callbacks.BackupAndRestore(str(work / "backup"), delete_checkpoint=False),
+        keras.callbacks.CSVLogger(str(history_csv), append=True),
+        keras.callbacks.ModelCheckpoint(str(best_path), monitor="val_accuracy", mode="max",
+                                        save_best_only=True, save_weights_only=True,
+                                        initial_value_threshold=best_so_far
+                                        if best_so_far >= 0 else None),
+        keras.callbacks.EarlyStopping(monitor="val_accuracy", mode="max",
+                                      patience=config.patience),
+        epoch_logger(work / "timing.json"),
+    ]
+    train_ds = make_dataset(train_split.images, train_split.labels, config.batch_size,
+                            training=True, augment=config.augment, seed=config.seed)
+    val_ds = make_dataset(data.val.images, data.val.labels, 512, training=False)
+
+    epochs_before = len(past.get("epoch", []))
+    start = time.perf_counter()
+    model.fit(train_ds, validation_data=val_ds, epochs=config.epochs,
+              callbacks=callbacks, verbose=0)
+    seconds = time.perf_counter() - start
+
+    history = read_history(history_csv)
+    epochs_run = len(history.get("epoch", []))
+    images_per_second = (epochs_run - epochs_before) * len(train_split) / max(seconds, 1e-9)
+    if best_path.exists():
+        model.load_weights(str(best_path))
+    val_acc = history.get("val_accuracy", [0.0])
+    best_epoch = int(np.argmax(val_acc)) + 1
+
+    timing = {"train_seconds": _read_seconds(work / "timing.json"),
+              "images_per_second": images_per_second}
+    counts = models.param_counts(model)
+    record = {
+        "run_id": config.run_id,
+        "config_hash": config.hash,
+        "family": config.family,
+        "width": chosen.width,
+        "target_params": int(config.target_params),
+        "params": {"total": counts.total, "trainable": counts.trainable,
+                   "non_trainable": counts.non_trainable},
+        "macs": models.count_macs(model),
+        "seed": config.seed,
+        "settings": config.settings(),
+        "recipe": {"optimizer": "AdamW", "weight_decay": WEIGHT_DECAY,
+                   "schedule": f"linear warm-up {WARMUP_EPOCHS} epochs, cosine decay",
+                   "augmentation": "flip, shift ±10%, rotate ±10°, zoom ±10%" if config.augment
+                   else "none",
+                   "early_stopping": f"val_accuracy, patience {config.patience}"},
+        "train_images": len(train_split),
+        "epochs_run": epochs_run,
+        "best_epoch": best_epoch,
+        "resumed": epochs_before > 0,
+        "history": history,
+        **timing,
+        "device": _device_name(),
+        "tensorflow": _tf().__version__,
+        "keras": keras.__version__,
+        "git_commit": _git_commit(),
+        "data_sha256": data.sha256,
+        "scores": {name: evaluate(model, data[name]) for name in ("val", "public", "private")},
+    }
+    record["val_accuracy"] = record["scores"]["val"]["accuracy"]
+    record["public_accuracy"] = record["scores"]["public"]["accuracy"]
+    record["private_accuracy"] = record["scores"]["private"]["accuracy"]
+
+    if counts.total <= MAX_WEIGHTS_PARAMS:
+        weights = out_dir / "weights" / f"{config.run_id}.keras"
+        weights.parent.mkdir(parents=True, exist_ok=True)
+        tmp = weights.with_name(f".{weights.stem}.tmp.keras")
+        model.save(tmp)
+        os.replace(tmp, weights)
+        record["weights"] = str(weights.relative_to(out_dir))
+    write_json_atomic(out_dir / f"{config.run_id}.json", record)
+    shutil.rmtree(work, ignore_errors=True)
+    return record, model
