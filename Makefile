@@ -1,0 +1,40 @@
+# Two commands for a fresh machine: `make report` and `make test`.
+PYTHON ?= python3.11
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+
+.PHONY: install report test test-fast sweep lock clean
+
+$(STAMP): requirements.lock pyproject.toml
+	@command -v $(PYTHON) >/dev/null || { echo "Python 3.11 is needed: set PYTHON=/path/to/python3.11"; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements.lock
+	$(PY) -m pip install --quiet --no-deps -e .
+	$(PY) -m ipykernel install --sys-prefix --name python3 >/dev/null
+	touch $@
+
+install: $(STAMP)  ## create .venv with the locked dependencies
+
+report: $(STAMP)  ## build the HTML report into book/_build/html
+	$(VENV)/bin/jupyter-book build book/
+	@echo "Open book/_build/html/index.html"
+
+test: $(STAMP)  ## every test (real-data tests need FER2013_PATH)
+	$(PY) -m pytest
+
+test-fast: $(STAMP)  ## the tests that neither train nor build
+	$(PY) -m pytest -m "not slow and not browser"
+
+sweep: $(STAMP)  ## train every budget point in sweep.yml (hours); ARGS="--only 'mobilenet-*'"
+	$(PY) -m helpers.sweep $(ARGS)
+
+lock:  ## re-resolve requirements.in into requirements.lock
+	rm -rf .lockenv && $(PYTHON) -m venv .lockenv
+	.lockenv/bin/pip install --quiet -r requirements.in
+	.lockenv/bin/pip freeze --exclude-editable > requirements.lock
+	rm -rf .lockenv
+
+clean:
+	rm -rf book/_build

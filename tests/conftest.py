@@ -1,0 +1,66 @@
+"""Shared fixtures: small generated FER2013 files and the real data when present."""
+
+from __future__ import annotations
+
+import gzip
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+USAGES = ("Training", "PublicTest", "PrivateTest")
+
+
+def make_rows(n_per_usage: int = 20, seed: int = 0) -> list[tuple[int, np.ndarray, str]]:
+    """Rows with every label in every split, pixels random 0–255."""
+    rng = np.random.default_rng(seed)
+    rows = []
+    for usage in USAGES:
+        for i in range(n_per_usage):
+            rows.append((i % 7, rng.integers(0, 256, 2304), usage))
+    return rows
+
+
+def csv_text(rows, newline: str = "\n", bom: bool = False) -> str:
+    lines = ["emotion,pixels,Usage"]
+    lines += [f"{label},{' '.join(map(str, pixels))},{usage}" for label, pixels, usage in rows]
+    return ("\ufeff" if bom else "") + newline.join(lines) + newline
+
+
+@pytest.fixture
+def rows():
+    return make_rows()
+
+
+@pytest.fixture
+def write_csv(tmp_path):
+    def write(text: str, name: str = "fer2013.csv") -> Path:
+        path = tmp_path / name
+        data = text.encode("utf-8")
+        path.write_bytes(gzip.compress(data) if name.endswith(".gz") else data)
+        return path
+    return write
+
+
+@pytest.fixture(autouse=True)
+def isolated_cache(tmp_path, monkeypatch):
+    """Each test gets its own parse cache, except the shared real-data cache."""
+    if not os.environ.get("FER2013_CACHE"):
+        monkeypatch.setenv("FER2013_CACHE", str(tmp_path / "cache"))
+
+
+@pytest.fixture(scope="session")
+def real_data_path() -> Path:
+    path = os.environ.get("FER2013_PATH")
+    if not path or not Path(path).exists():
+        pytest.skip("FER2013_PATH is not set: real-data tests skipped")
+    return Path(path)
+
+
+@pytest.fixture(scope="session")
+def real_data(real_data_path):
+    from helpers.data import load_fer2013
+    return load_fer2013(real_data_path)

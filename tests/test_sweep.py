@@ -1,0 +1,96 @@
+import json
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from helpers import sweep
+from helpers.training import TrainConfig
+
+pytestmark = pytest.mark.slow
+
+RECORD_FIELDS = {
+    "family", "width", "params", "macs", "seed", "settings", "epochs_run", "best_epoch",
+    "val_accuracy", "public_accuracy", "private_accuracy", "scores", "history",
+    "train_seconds", "images_per_second", "device", "tensorflow", "keras", "git_commit",
+    "data_sha256", "config_hash",
+}
+
+
+def quick_point(family="hw8_mobilenet", target=56135, seed=0, limit=256):
+    return sweep.Point(TrainConfig(family=family, target_params=target, seed=seed, epochs=1,
+                                   limit=limit, patience=1, tag="quick"))
+
+
+def test_quick_papermill_run_records_everything(real_data_path, tmp_path):
+    result = sweep.run_point(quick_point(), str(tmp_path), str(real_data_path), threads=2)
+    assert result["status"] == "done", result
+    record = json.loads((tmp_path / "hw8_mobilenet-56135-s0-quick.json").read_text())
+    assert RECORD_FIELDS <= set(record)
+    assert record["params"] == {"total": 56135, "trainable": 54903, "non_trainable": 1232}
+    assert record["train_images"] == 256 and record["epochs_run"] == 1
+    assert record["scores"]["private"]["n"] == 3589
+    assert sum(map(sum, record["scores"]["public"]["confusion_matrix"])) == 3589
+    assert 0 <= record["private_accuracy"] <= 1
+    assert (tmp_path / "weights" / "hw8_mobilenet-56135-s0-quick.keras").exists()
+    notebook = nbformat.read(tmp_path / "notebooks" / "hw8_mobilenet-56135-s0-quick.ipynb", 4)
+    text = json.dumps(notebook)
+    assert "Total params" in text and "image/png" in text
+    assert "injected-parameters" in text
+
+
+def test_sweep_reports_an_impossible_point_and_finishes_the_others(real_data_path, tmp_path):
+    good = quick_point(family="mobilenet", target=8000)
+    impossible = quick_point(family="plain_cnn", target=10**12)
+    summary = sweep.run_sweep([impossible, good], tmp_path, workers=1, threads=2,
+                              data_path=str(real_data_path))
+    by_id = {r["run_id"]: r for r in summary}
+    failed = by_id[impossible.run_id]
+    assert failed["status"] == "failed"
+    assert "outside the reach" in failed["error"]
+    assert Path(failed["notebook"]).exists()
+    assert by_id[good.run_id]["status"] == "done"
+    assert "failed" in sweep.format_summary(summary)
+
+    done = tmp_path / f"{good.run_id}.json"
+    stamp = done.stat().st_mtime_ns
+    again = sweep.run_sweep([good], tmp_path, workers=1, threads=2, data_path=str(real_data_path))
+    assert again == [{"run_id": good.run_id, "status": "skipped (done)"}]
+    assert done.stat().st_mtime_ns == stamp
+
+
+def test_changed_settings_make_a_point_current_again(tmp_path):
+    point = quick_point()
+    (tmp_path / f"{point.run_id}.json").write_text(json.dumps({"config_hash": point.config.hash}))
+    assert sweep.is_done(point, tmp_path)
+    changed = quick_point(limit=512)
+    assert not sweep.is_done(changed, tmp_path)
+
+
+def test_sweep_file_expands_and_validates(tmp_path):
+    spec = tmp_path / "sweep.yml"
+    spec.write_text("defaults: {epochs: 5}\npoints:\n"
+                    "  - {family: mobilenet, targets: [8000, 20000], seeds: [0, 1]}\n")
+    points = sweep.load_points(spec)
+    assert [p.run_id for p in points] == ["mobilenet-8000-s0", "mobilenet-8000-s1",
+                                         "mobilenet-20000-s0", "mobilenet-20000-s1"]
+    assert all(p.config.epochs == 5 for p in points)
+    quick = sweep.load_points(spec, quick=True)
+    assert all(p.config.limit == 256 and p.run_id.endswith("-quick") for p in quick)
+    spec.write_text("points:\n  - {family: mobilenet, targets: [8000], seeds: [0], "
+                    "settings: {epoch: 3}}\n")
+    with pytest.raises(ValueError, match="point 1: unknown setting"):
+        sweep.load_points(spec)
+
+
+def test_project_sweep_file_has_the_required_points():
+    ids = {p.run_id for p in sweep.load_points()}
+    for required in ("hw8_mobilenet-56135-s0", "hw3_cnn-4746471-s0", "plain_cnn-42167-s2",
+                     "mobilenet-42167-s2", "plain_cnn-56135-s1", "mobilenet-8000-s0",
+                     "mobilenet-1500000-s0", "plain_cnn-1500000-s0"):
+        assert required in ids
+
+
+def test_dry_run_lists_points(capsys, tmp_path):
+    assert sweep.main(["--dry-run", "--only", "hw3_cnn-*", "--out-dir", str(tmp_path)]) == 0
+    assert "todo  hw3_cnn-4746471-s0" in capsys.readouterr().out
