@@ -93,3 +93,70 @@ def confusion_matrices(record: dict, splits=("public", "private")):
         ax.tick_params(labelsize=7)
     fig.tight_layout()
     return fig
+
+
+def budget_scatter(table: pd.DataFrame, families, x: str = "params", ax=None,
+                   pareto: bool = False, reference: dict | None = None):
+    """Accuracy against parameters (or MACs), log x, mean ± std over seeds.
+
+    ``table`` is ``report.points(...)``; Public and Private are both drawn.
+    """
+    from .report import pareto_front
+
+    if ax is None:
+        _, ax = plt.subplots(figsize=(7, 4.2))
+    for family in families:
+        sub = table[table.family == family]
+        if sub.empty:
+            continue
+        color = FAMILY_COLORS[family]
+        ax.errorbar(sub[x], sub.private_mean, yerr=sub.private_std, fmt="o-", color=color,
+                    capsize=3, label=f"{FAMILY_LABELS[family]} · Private")
+        ax.errorbar(sub[x], sub.public_mean, yerr=sub.public_std, fmt="s--", color=color,
+                    alpha=0.55, capsize=3, mfc="none", label=f"{FAMILY_LABELS[family]} · Public")
+    if pareto and not table.empty:
+        front = pareto_front(table[table.family.isin(families)], x)
+        ax.plot(front[x], front.private_mean, color="black", lw=1, ls=":", marker="*",
+                ms=11, mfc="gold", label="Pareto 前緣 frontier (Private)")
+    for name, ref in (reference or {}).items():
+        ax.scatter([ref["params"]], [ref["private"]], marker="X", s=70, color="grey", zorder=5)
+        ax.annotate(f"參考 ref. {name}", (ref["params"], ref["private"]), fontsize=7,
+                    xytext=(4, -10), textcoords="offset points")
+    ax.set_xscale("log")
+    ax.set_xlabel("參數量 Parameters" if x == "params" else "每張乘加數 MACs per image")
+    ax.set_ylabel("準確率 Accuracy")
+    ax.grid(alpha=0.3, which="both")
+    ax.legend(fontsize=7, loc="lower right")
+    return ax
+
+
+def class_distribution(summary: dict):
+    """Images per class in each split (from the recorded dataset summary)."""
+    labels = [f"{zh} {en}" for zh, en in zip(summary["class_names_zh"],
+                                             summary["class_names_en"])]
+    frame = pd.DataFrame({name: s["class_counts"] for name, s in summary["splits"].items()},
+                         index=labels)
+    ax = frame.plot.bar(figsize=(8, 3.6), rot=0, width=0.8)
+    ax.set_ylabel("影像數 Images")
+    ax.set_title("各類別影像數 Images per class")
+    ax.legend(title="分割 Split")
+    ax.tick_params(axis="x", labelsize=8)
+    ax.figure.tight_layout()
+    return ax.figure
+
+
+def sample_faces(split, per_class: int = 6, seed: int = 0):
+    """A grid of training faces, one row per class."""
+    rng = np.random.default_rng(seed)
+    fig, axes = plt.subplots(len(CLASS_NAMES_EN), per_class,
+                             figsize=(per_class * 0.9, len(CLASS_NAMES_EN) * 0.95))
+    for c, row in enumerate(axes):
+        members = np.flatnonzero(split.labels == c)
+        for ax, i in zip(row, rng.choice(members, size=per_class, replace=False)):
+            ax.imshow(split.images[i, :, :, 0], cmap="gray", vmin=0, vmax=255)
+            ax.set_xticks([])
+            ax.set_yticks([])
+        row[0].set_ylabel(f"{CLASS_NAMES_ZH[c]}\n{CLASS_NAMES_EN[c]}", rotation=0,
+                          ha="right", va="center", fontsize=8)
+    fig.tight_layout(pad=0.2)
+    return fig

@@ -117,6 +117,7 @@ def run_point(point: Point, out_dir: str, data_path: str | None = None,
         papermill.execute_notebook(notebook, str(partial), parameters=parameters,
                                    kernel_name="python3", progress_bar=False,
                                    cwd=str(PROJECT_ROOT), log_output=False)
+        _title_with_run_id(partial, point.run_id)
         os.replace(partial, final)
         record = json.loads((out / f"{point.run_id}.json").read_text())
         return {"run_id": point.run_id, "status": "done", "notebook": str(final),
@@ -132,6 +133,19 @@ def run_point(point: Point, out_dir: str, data_path: str | None = None,
                 "seconds": time.perf_counter() - start,
                 "error": (message[-1] if message else type(exc).__name__)[:500],
                 "traceback": traceback.format_exc(limit=3)}
+
+
+def _title_with_run_id(path: Path, rid: str) -> None:
+    """Give the executed notebook its own title, so the appendix lists run ids."""
+    import nbformat
+
+    notebook = nbformat.read(path, as_version=4)
+    for cell in notebook.cells:
+        if cell.cell_type == "markdown" and cell.source.startswith("# "):
+            first, _, rest = cell.source.partition("\n")
+            cell.source = f"# {rid} · 訓練紀錄 Training run\n{rest}"
+            break
+    nbformat.write(notebook, path)
 
 
 def run_sweep(points: list[Point], out_dir: Path, *, workers: int = DEFAULT_WORKERS,

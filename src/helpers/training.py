@@ -29,7 +29,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import models
+from . import models, report
 from .data import CLASS_NAMES_EN, FER2013, load_fer2013
 from .results import config_hash, results_dir, run_id, write_json_atomic
 
@@ -226,6 +226,8 @@ def train(config: TrainConfig, data: FER2013 | None = None, out_dir: Path | None
     work = out_dir / "checkpoints" / config.run_id
     work.mkdir(parents=True, exist_ok=True)
     data = data or load_fer2013(data_path)
+    if not (out_dir / report.DATASET_SUMMARY).exists():
+        report.record_dataset_summary(data, out_dir)
     keras.utils.set_random_seed(config.seed)
 
     train_split = data.train
@@ -275,6 +277,7 @@ def train(config: TrainConfig, data: FER2013 | None = None, out_dir: Path | None
     counts = models.param_counts(model)
     record = {
         "run_id": config.run_id,
+        "tag": config.tag,
         "config_hash": config.hash,
         "family": config.family,
         "width": chosen.width,

@@ -1,0 +1,191 @@
+"""Tables and numbers the book shows, all computed from recorded results.
+
+The only numbers typed by hand are the reference report's quoted values in
+``REFERENCE``; everything else comes from ``results/*.json``.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .data import CLASS_NAMES_EN, CLASS_NAMES_ZH, USAGES
+from .results import load_records, results_dir, write_json_atomic
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+# The reference (student) report, quoted.
+REFERENCE = {
+    "hw3_cnn": {"params": 4_746_471, "non_trainable": 5_056, "private": 0.65310, "public": 0.66815},
+    "hw8_mobilenet": {"params": 56_135, "non_trainable": 1_232, "private": 0.61855, "public": 0.62245},
+    "small_cnn": {"params": 42_167, "private": 0.38450, "public": 0.39648},
+}
+LISTING_DENSE30_PARAMS = 47_023
+DATASET_SUMMARY = "dataset_summary.json"
+# The HW8 MobileNet *is* the MobileNet family at width 1 (56,135 params), so its
+# runs are points of that curve; the HW3 CNN stays a family of its own.
+CURVE = {"hw8_mobilenet": "mobilenet"}
+
+
+def runs(directory: Path | None = None, include_tagged: bool = False) -> pd.DataFrame:
+    """One row per finished run (quick/test runs, which carry a tag, left out)."""
+    rows = []
+    for r in load_records(directory):
+        if "family" not in r:
+            continue
+        if (r.get("tag") or r["settings"].get("limit")) and not include_tagged:
+            continue
+        rows.append({
+            "run_id": r["run_id"], "family": CURVE.get(r["family"], r["family"]),
+            "model": r["family"], "target": r["target_params"],
+            "seed": r["seed"], "width": r["width"], "params": r["params"]["total"],
+            "non_trainable": r["params"]["non_trainable"], "macs": r["macs"],
+            "val": r["val_accuracy"], "public": r["public_accuracy"],
+            "private": r["private_accuracy"], "epochs": r["epochs_run"],
+            "best_epoch": r["best_epoch"], "train_seconds": r["train_seconds"],
+            "images_per_second": r["images_per_second"], "device": r["device"],
+            "record": r,
+        })
+    columns = ["run_id", "family", "model", "target", "seed", "width", "params", "non_trainable", "macs",
+               "val", "public", "private", "epochs", "best_epoch", "train_seconds",
+               "images_per_second", "device", "record"]
+    return pd.DataFrame(rows, columns=columns)
+
+
+def points(df: pd.DataFrame, family: str | list[str] | None = None) -> pd.DataFrame:
+    """Mean and std over seeds for each (family, target) point."""
+    if family is not None:
+        df = df[df.family.isin([family] if isinstance(family, str) else family)]
+    if df.empty:
+        return pd.DataFrame(columns=["family", "target", "params", "macs", "seeds",
+                                     "public_mean", "public_std", "private_mean", "private_std"])
+    grouped = df.groupby(["family", "target"], as_index=False).agg(
+        params=("params", "first"), macs=("macs", "first"), seeds=("seed", "count"),
+        public_mean=("public", "mean"), public_std=("public", "std"),
+        private_mean=("private", "mean"), private_std=("private", "std"),
+        val_mean=("val", "mean"))
+    return grouped.fillna({"public_std": 0.0, "private_std": 0.0}).sort_values("params")
+
+
+TEST_IMAGES = 3589  # each of PublicTest and PrivateTest
+
+
+def binomial_se(accuracy: float, n: int = TEST_IMAGES) -> float:
+    """Standard error of an accuracy measured on ``n`` test images."""
+    return math.sqrt(max(accuracy * (1 - accuracy), 0.0) / n)
+
+
+def pareto_front(table: pd.DataFrame, x: str, y: str = "private_mean") -> pd.DataFrame:
+    """Points no other point beats with fewer ``x`` and higher ``y``."""
+    best = -np.inf
+    keep = []
+    for idx, row in table.sort_values([x, y], ascending=[True, False]).iterrows():
+        if row[y] > best:
+            keep.append(idx)
+            best = row[y]
+    return table.loc[keep]
+
+
+def planned_points() -> pd.DataFrame:
+    """Every point of sweep.yml, with whether its result is recorded yet."""
+    from .sweep import is_done, load_points
+
+    out = results_dir()
+    rows = [{"run_id": p.run_id, "family": p.config.family, "target": p.config.target_params,
+             "seed": p.config.seed, "done": is_done(p, out)} for p in load_points()]
+    return pd.DataFrame(rows)
+
+
+def missing_points() -> list[str]:
+    table = planned_points()
+    return table.loc[~table.done, "run_id"].tolist() if not table.empty else []
+
+
+def equal_budget_pairs(df: pd.DataFrame) -> pd.DataFrame:
+    """Targets trained by both families: the gap with its uncertainty."""
+    table = points(df)
+    mob = table[table.family == "mobilenet"].set_index("target")
+    plain = table[table.family == "plain_cnn"].set_index("target")
+    targets = sorted(set(mob.index) & set(plain.index))
+    rows = []
+    for t in targets:
+        m, p = mob.loc[t], plain.loc[t]
+        gap = m.private_mean - p.private_mean
+        se = math.sqrt(binomial_se(m.private_mean) ** 2 / m.seeds
+                       + binomial_se(p.private_mean) ** 2 / p.seeds
+                       + (m.private_std ** 2 / m.seeds if m.seeds > 1 else 0)
+                       + (p.private_std ** 2 / p.seeds if p.seeds > 1 else 0))
+        rows.append({"target": int(t), "mobilenet_params": int(m.params),
+                     "plain_params": int(p.params), "mobilenet_private": m.private_mean,
+                     "plain_private": p.private_mean, "gap": gap, "gap_se": se,
+                     "mobilenet_seeds": int(m.seeds), "plain_seeds": int(p.seeds),
+                     "mobilenet_macs": int(m.macs), "plain_macs": int(p.macs)})
+    return pd.DataFrame(rows)
+
+
+def width_at_budget(target: int) -> dict:
+    """Channel counts each family affords at the same budget (Q4's 'why')."""
+    from . import models
+
+    out = {}
+    for family in ("mobilenet", "plain_cnn"):
+        chosen = models.for_budget(family, target)
+        out[family] = {"width": chosen.width, "params": chosen.params,
+                       "last_channels": models._scaled(models.HW8_BLOCKS[-1][0], chosen.width)}
+    return out
+
+
+def record_dataset_summary(data, directory: Path | None = None) -> dict:
+    """Split sizes and class counts (numbers only, never images) for the book."""
+    summary = {
+        "source_sha256": data.sha256,
+        "usages": list(USAGES),
+        "splits": {name: {"n": len(split),
+                          "class_counts": np.bincount(split.labels, minlength=7).tolist()}
+                   for name, split in data.splits.items()},
+        "class_names_en": list(CLASS_NAMES_EN),
+        "class_names_zh": list(CLASS_NAMES_ZH),
+    }
+    write_json_atomic(Path(directory or results_dir()) / DATASET_SUMMARY, summary)
+    return summary
+
+
+def dataset_summary(directory: Path | None = None) -> dict | None:
+    import json
+
+    path = Path(directory or results_dir()) / DATASET_SUMMARY
+    return json.loads(path.read_text()) if path.exists() else None
+
+
+def fmt_int(n) -> str:
+    return f"{int(n):,}"
+
+
+def fmt_acc(a) -> str:
+    return "—" if a is None or (isinstance(a, float) and math.isnan(a)) else f"{a:.5f}"
+
+
+def reference_points(family: str) -> dict:
+    """The reference report's point(s) to mark on a family's scatter."""
+    if family == "mobilenet":
+        return {"HW8": REFERENCE["hw8_mobilenet"]}
+    if family == "plain_cnn":
+        return {"small CNN": REFERENCE["small_cnn"]}
+    return {}
+
+
+def points_display(table: pd.DataFrame):
+    """A readable, bilingual table of budget points."""
+    shown = table.rename(columns={
+        "family": "家族 Family", "target": "目標 Target", "params": "參數 Params", "macs": "乘加 MACs",
+        "seeds": "種子 Seeds", "public_mean": "Public 平均 mean", "public_std": "Public std",
+        "private_mean": "Private 平均 mean", "private_std": "Private std",
+        "val_mean": "驗證 Val"})
+    return shown.style.format({
+        "目標 Target": "{:,}", "參數 Params": "{:,}", "乘加 MACs": "{:,}",
+        "Public 平均 mean": "{:.5f}", "Public std": "{:.5f}", "Private 平均 mean": "{:.5f}",
+        "Private std": "{:.5f}", "驗證 Val": "{:.5f}"}).hide(axis="index")

@@ -1,0 +1,143 @@
+"""The report: numbers from data, a warning-free build, and a real browser."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import sys
+import threading
+from functools import partial
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+
+from helpers.report import REFERENCE, LISTING_DENSE30_PARAMS
+
+BOOK = Path(__file__).resolve().parents[1] / "book"
+PAGES = ["intro", "q1_reference_models", "q2_mobilenet", "q3_plain_cnn", "q4_equal_budget",
+         "reproduce", "appendix"]
+CJK = re.compile(r"[\u4e00-\u9fff]")
+
+
+def prose(text: str) -> str:
+    """A MyST page without its front matter, code cells and inline code."""
+    text = re.sub(r"\A---\n.*?\n---\n", "", text, flags=re.S)
+    text = re.sub(r"^(`{3,})\{code-cell\}.*?^\1\s*$", "", text, flags=re.S | re.M)
+    text = re.sub(r"^(`{3,}).*?^\1\s*$", "", text, flags=re.S | re.M)
+    return re.sub(r"`[^`]*`", "", text)
+
+
+def allowed_literals() -> set[str]:
+    allowed = set()
+    for ref in REFERENCE.values():
+        for value in ref.values():
+            allowed |= {f"{value:,}", str(value)} if isinstance(value, int) else {f"{value:.5f}"}
+    return allowed | {f"{LISTING_DENSE30_PARAMS:,}"}
+
+
+NUMBER = re.compile(r"(?<![\w.])(0\.\d{2,}|\d{1,3}(?:,\d{3})+|\d{4,}|\d+(?:\.\d+)?%)(?![\w])")
+
+
+def test_prose_has_no_hand_typed_results():
+    allowed = allowed_literals()
+    offenders = []
+    for page in sorted(BOOK.glob("*.md")):
+        for literal in NUMBER.findall(prose(page.read_text(encoding="utf-8"))):
+            if literal not in allowed:
+                offenders.append(f"{page.name}: {literal}")
+    assert not offenders, f"numbers typed by hand (glue them from results): {offenders}"
+
+
+def test_the_prose_check_can_fail():
+    assert NUMBER.findall(prose("We got 0.6712 with 51,234 parameters, 12.5% better.")) == [
+        "0.6712", "51,234", "12.5%"]
+    assert NUMBER.findall(prose("```{code-cell} ipython3\nx = 0.6712\n```\n")) == []
+
+
+@pytest.fixture(scope="session")
+def built_book(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("book")
+    proc = subprocess.run(
+        [str(Path(sys.executable).with_name("jupyter-book")), "build", str(BOOK),
+         "--path-output", str(out), "-W", "--keep-going"],
+        capture_output=True, text=True, timeout=1500)
+    assert proc.returncode == 0, proc.stdout[-6000:] + proc.stderr[-3000:]
+    warnings = [l for l in proc.stdout.splitlines() + proc.stderr.splitlines()
+                if "WARNING:" in l and "absl" not in l and "IPKernelApp" not in l]
+    assert not warnings, warnings
+    return out / "_build" / "html"
+
+
+@pytest.mark.slow
+def test_every_page_is_built_bilingual_with_its_images(built_book):
+    for page in PAGES:
+        html_path = built_book / f"{page}.html"
+        assert html_path.exists(), page
+        html = html_path.read_text(encoding="utf-8")
+        body = re.sub(r"<[^>]+>", " ", html.split('<article', 1)[-1])
+        assert CJK.search(body), f"{page}: no Chinese text"
+        assert re.search(r"\b(the|and|of)\b", body), f"{page}: no English text"
+        for src in re.findall(r'<img[^>]+src="([^"]+)"', html):
+            if src.startswith(("http", "data:")):
+                continue
+            assert (html_path.parent / src).resolve().exists(), f"{page}: missing image {src}"
+    assert "missing from" not in (built_book / "q2_mobilenet.html").read_text()
+
+
+def _chromium() -> str | None:
+    return shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+@pytest.fixture
+def served(built_book):
+    handler = partial(SimpleHTTPRequestHandler, directory=str(built_book))
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+
+
+@pytest.mark.slow
+@pytest.mark.browser
+def test_language_choice_persists_in_a_real_browser(served, tmp_path):
+    chromium = _chromium()
+    if not chromium:
+        pytest.skip("Debian's chromium is not installed (.ci/run installs it)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(
+            executable_path=chromium, headless=True,
+            args=["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                  "--disable-background-networking", "--disable-component-update",
+                  "--disable-sync"])
+        page = browser.new_page(viewport={"width": 1280, "height": 900})
+        page.goto(f"{served}/intro.html")
+        zh = page.locator(".sd-tab-content").filter(has_text="本報告比較").first
+        en = page.locator(".sd-tab-content").filter(has_text="This report compares").first
+        assert zh.is_visible() and not en.is_visible(), "default language should be 中文"
+        page.locator("label.sd-tab-label", has_text="English").first.click()
+        assert en.is_visible() and not zh.is_visible()
+        page.screenshot(path=str(tmp_path / "intro-en.png"), full_page=True)
+
+        page.goto(f"{served}/q2_mobilenet.html")
+        en2 = page.locator(".sd-tab-content").filter(has_text="The figure shows").first
+        zh2 = page.locator(".sd-tab-content").filter(has_text="下圖是").first
+        assert en2.is_visible() and not zh2.is_visible(), "the language choice did not persist"
+
+        for name in ("intro", "q1_reference_models", "q2_mobilenet", "q3_plain_cnn",
+                     "q4_equal_budget"):
+            page.goto(f"{served}/{name}.html")
+            page.wait_for_load_state("load")
+            broken = page.evaluate(
+                "() => [...document.images].filter(i => !(i.complete && i.naturalWidth > 0))"
+                ".map(i => i.src)")
+            assert broken == [], f"{name}: images that did not load: {broken}"
+        phone = browser.new_page(viewport={"width": 390, "height": 844})
+        phone.goto(f"{served}/q1_reference_models.html")
+        overflow = phone.evaluate("() => document.documentElement.scrollWidth")
+        assert overflow <= 420, f"the page is {overflow}px wide on a phone"
+        browser.close()
