@@ -100,10 +100,13 @@ def make_dataset(images: np.ndarray, labels: np.ndarray, batch_size: int, *,
     if training:
         ds = ds.shuffle(len(labels), seed=seed, reshuffle_each_iteration=True)
     ds = ds.batch(batch_size)
-    ds = ds.map(lambda x, y: (tf.cast(x, tf.float32), y), num_parallel_calls=tf.data.AUTOTUNE)
     if training and augment:
         aug = augmenter(seed)
-        ds = ds.map(lambda x, y: (aug(x, training=True), y), num_parallel_calls=tf.data.AUTOTUNE)
+        prepare = lambda x, y: (aug(tf.cast(x, tf.float32), training=True), y)  # noqa: E731
+    else:
+        prepare = lambda x, y: (tf.cast(x, tf.float32), y)  # noqa: E731
+    # Order matters only for evaluation, where predictions meet labels.
+    ds = ds.map(prepare, num_parallel_calls=tf.data.AUTOTUNE, deterministic=not training)
     return ds.prefetch(tf.data.AUTOTUNE)
 
 
