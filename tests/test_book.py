@@ -90,9 +90,14 @@ def _chromium() -> str | None:
     return shutil.which("chromium") or shutil.which("chromium-browser")
 
 
+class QuietHandler(SimpleHTTPRequestHandler):
+    def log_message(self, *args):  # keep the test output readable
+        pass
+
+
 @pytest.fixture
 def served(built_book):
-    handler = partial(SimpleHTTPRequestHandler, directory=str(built_book))
+    handler = partial(QuietHandler, directory=str(built_book))
     server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()

@@ -160,3 +160,34 @@ def sample_faces(split, per_class: int = 6, seed: int = 0):
                           ha="right", va="center", fontsize=8)
     fig.tight_layout(pad=0.2)
     return fig
+
+
+def pair_figure(left: dict, right: dict):
+    """Two runs side by side: validation curves on top, Private confusion below."""
+    import seaborn as sns
+
+    fig, axes = plt.subplots(2, 2, figsize=(11, 8.4), gridspec_kw={"height_ratios": [1, 1.5]})
+    for col, record in enumerate((left, right)):
+        h = record["history"]
+        epochs = np.arange(1, len(h["loss"]) + 1)
+        ax = axes[0, col]
+        ax.plot(epochs, h["accuracy"], label="訓練 train")
+        ax.plot(epochs, h["val_accuracy"], label="驗證 validation")
+        ax.axvline(record["best_epoch"], color="grey", ls=":")
+        ax.set_title(f"{FAMILY_LABELS[record['family']]}\n{record['run_id']} · "
+                     f"{record['params']['total']:,} params", fontsize=9)
+        ax.set_xlabel("週期 Epoch")
+        ax.set_ylabel("準確率 Accuracy")
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=8)
+        cm = np.asarray(record["scores"]["private"]["confusion_matrix"], dtype=float)
+        sns.heatmap(cm / np.maximum(cm.sum(axis=1, keepdims=True), 1), annot=True, fmt=".2f",
+                    cmap="Blues", vmin=0, vmax=1, cbar=False, ax=axes[1, col],
+                    xticklabels=CLASS_LABELS, yticklabels=CLASS_LABELS, annot_kws={"size": 7})
+        axes[1, col].set_title(f"Private 混淆矩陣 confusion · "
+                               f"{record['private_accuracy']:.4f}", fontsize=9)
+        axes[1, col].set_xlabel("預測 Predicted")
+        axes[1, col].set_ylabel("真實 True")
+        axes[1, col].tick_params(labelsize=7)
+    fig.tight_layout()
+    return fig

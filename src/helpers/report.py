@@ -189,3 +189,26 @@ def points_display(table: pd.DataFrame):
         "目標 Target": "{:,}", "參數 Params": "{:,}", "乘加 MACs": "{:,}",
         "Public 平均 mean": "{:.5f}", "Public std": "{:.5f}", "Private 平均 mean": "{:.5f}",
         "Private std": "{:.5f}", "驗證 Val": "{:.5f}"}).hide(axis="index")
+
+
+def pair_architecture(left: dict, right: dict) -> pd.DataFrame:
+    """Channels and parameters per block of two runs, side by side."""
+    from . import models
+
+    def rows(record):
+        model = models.build(record["family"], record["width"])
+        return {row["name"]: row for row in models.layer_table(model)
+                if row["type"] in ("Conv2D", "SeparableConv2D", "Dense")}
+
+    a, b = rows(left), rows(right)
+    names = list(a)
+    la, lb = left["family"], right["family"]
+    return pd.DataFrame({
+        "層 Layer": names,
+        f"{la} 型別 type": [a[n]["type"] for n in names],
+        f"{la} 輸出 output": [a[n]["output_shape"] for n in names],
+        f"{la} 參數 params": [a[n]["params"] for n in names],
+        f"{lb} 型別 type": [b[n]["type"] for n in names],
+        f"{lb} 輸出 output": [b[n]["output_shape"] for n in names],
+        f"{lb} 參數 params": [b[n]["params"] for n in names],
+    })
