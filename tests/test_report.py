@@ -1,0 +1,80 @@
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from helpers import report, training
+from helpers.results import write_json_atomic
+
+
+def fake_record(family, target, seed, private, public=None, params=None):
+    return {
+        "run_id": f"{family}-{target}-s{seed}", "tag": "", "family": family,
+        "target_params": target, "seed": seed, "width": 1.0,
+        "params": {"total": params or target, "trainable": target, "non_trainable": 0},
+        "macs": target * 100, "settings": {"limit": None}, "val_accuracy": private,
+        "public_accuracy": public if public is not None else private,
+        "private_accuracy": private, "epochs_run": 3, "best_epoch": 2,
+        "train_seconds": 10.0, "images_per_second": 100.0, "device": "CPU: test",
+    }
+
+
+@pytest.fixture
+def results(tmp_path):
+    records = [
+        fake_record("mobilenet", 42167, 0, 0.60), fake_record("mobilenet", 42167, 1, 0.62),
+        fake_record("plain_cnn", 42167, 0, 0.50), fake_record("plain_cnn", 42167, 1, 0.54),
+        fake_record("hw8_mobilenet", 56135, 0, 0.63), fake_record("plain_cnn", 56135, 0, 0.55),
+        fake_record("mobilenet", 8000, 0, 0.45),
+    ]
+    for r in records:
+        write_json_atomic(tmp_path / f"{r['run_id']}.json", r)
+    quick = fake_record("mobilenet", 8000, 0, 0.2)
+    quick["run_id"], quick["tag"] = "mobilenet-8000-s0-quick", "quick"
+    write_json_atomic(tmp_path / "mobilenet-8000-s0-quick.json", quick)
+    return tmp_path
+
+
+def test_runs_skip_quick_runs_and_put_hw8_on_the_mobilenet_curve(results):
+    runs = report.runs(results)
+    assert len(runs) == 7
+    assert set(runs.family) == {"mobilenet", "plain_cnn"}
+    assert runs.loc[runs.model == "hw8_mobilenet", "family"].item() == "mobilenet"
+
+
+def test_points_average_seeds(results):
+    table = report.points(report.runs(results), "mobilenet").set_index("target")
+    assert table.loc[42167, "seeds"] == 2
+    assert table.loc[42167, "private_mean"] == pytest.approx(0.61)
+    assert table.loc[42167, "private_std"] == pytest.approx(np.std([0.60, 0.62], ddof=1))
+    assert table.loc[8000, "private_std"] == 0.0
+
+
+def test_equal_budget_pairs_gap_and_uncertainty(results):
+    pairs = report.equal_budget_pairs(report.runs(results)).set_index("target")
+    assert list(pairs.index) == [42167, 56135]
+    assert pairs.loc[42167, "gap"] == pytest.approx(0.61 - 0.52)
+    se = pairs.loc[56135, "gap_se"]
+    expected = math.sqrt(report.binomial_se(0.63) ** 2 + report.binomial_se(0.55) ** 2)
+    assert se == pytest.approx(expected)
+    assert pairs.loc[42167, "gap_se"] > math.sqrt(report.binomial_se(0.61) ** 2 / 2
+                                                  + report.binomial_se(0.52) ** 2 / 2)
+
+
+def test_binomial_standard_error():
+    assert report.binomial_se(0.5, 100) == pytest.approx(0.05)
+    assert report.binomial_se(0.65) == pytest.approx(math.sqrt(0.65 * 0.35 / 3589))
+
+
+def test_pareto_front_keeps_only_undominated_points():
+    table = pd.DataFrame({"params": [10, 20, 30, 40], "private_mean": [0.5, 0.45, 0.6, 0.58]})
+    assert report.pareto_front(table, "params").params.tolist() == [10, 30]
+
+
+def test_evaluation_batches_keep_their_order():
+    images = np.arange(300, dtype=np.uint8).reshape(300, 1, 1, 1).repeat(48, 1).repeat(48, 2)
+    labels = np.arange(300) % 7
+    seen = np.concatenate([y.numpy() for _, y in
+                           training.make_dataset(images, labels, 64, training=False)])
+    assert np.array_equal(seen, labels)
