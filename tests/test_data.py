@@ -164,3 +164,18 @@ def test_real_data_second_load_under_a_second(real_data, real_data_path):
     again = load_fer2013(real_data_path)
     assert time.perf_counter() - start < 1.0
     assert np.array_equal(again.private.labels, real_data.private.labels)
+
+
+def test_line_numbers_count_the_bom_and_only_newlines(write_csv, rows, tmp_path):
+    text = csv_text(rows[:3] + rows[-60:], bom=True).encode("utf-8")
+    lines = text.split(b"\n")
+    lines[2] = b"\xff" + lines[2]  # invalid UTF-8 at the start of line 3
+    path = tmp_path / "bad.csv"
+    path.write_bytes(b"\n".join(lines))
+    with pytest.raises(FER2013FormatError, match=r"bad\.csv: line 3: expected UTF-8 text"):
+        load_fer2013(path)
+    # A form feed inside a row is not a line break: the bad label is still on line 4.
+    text = csv_text(bad_row(rows, 2, label=9)).split("\n")
+    text[1] = text[1].replace(" ", "\x0c ", 1)
+    with pytest.raises(FER2013FormatError, match=r"line 4: expected an emotion label"):
+        load_fer2013(write_csv("\n".join(text)))

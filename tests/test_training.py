@@ -77,3 +77,11 @@ def test_sigkill_mid_epoch_resumes_and_never_leaves_half_written_results(real_da
     assert record["epochs_run"] == 3
     assert record["history"]["epoch"] == [0.0, 1.0, 2.0]
     assert not (out / "checkpoints" / "hw8_mobilenet-56135-s0").exists()
+
+
+def test_history_skips_cut_rows_and_keeps_the_last_of_a_repeated_epoch(tmp_path):
+    path = tmp_path / "history.csv"
+    path.write_text("epoch,accuracy,val_accuracy\n0,0.1,0.2\n1,0.3,0.4\n1,0.35,0.45\n2,0.5,\n")
+    history = training.read_history(path)
+    assert history["epoch"] == [0.0, 1.0]
+    assert history["val_accuracy"] == [0.2, 0.45]

@@ -20,10 +20,12 @@ expected; nothing is silently dropped.
 
 from __future__ import annotations
 
+import codecs
 import gzip
 import hashlib
 import os
 import re
+import zipfile
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
@@ -133,7 +135,7 @@ def load_fer2013(path: str | os.PathLike | None = None, *, use_cache: bool = Tru
         try:
             with np.load(cache, allow_pickle=False) as npz:
                 arrays = {k: npz[k] for k in npz.files}
-        except (OSError, ValueError, zlib.error):
+        except (OSError, ValueError, zlib.error, zipfile.BadZipFile):
             arrays = None  # a damaged cache is rebuilt, never trusted
     if arrays is None:
         images, labels, usage = (_read_image_folder(source) if source.is_dir()
@@ -170,12 +172,14 @@ def _read_text(path: Path) -> str:
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        line = data[: exc.start].count(b"\n") + 1
+        offset = exc.start + (3 if data.startswith(codecs.BOM_UTF8) else 0)
+        line = data[:offset].count(b"\n") + 1
         raise FER2013FormatError(f"{path}: line {line}: expected UTF-8 text ({exc.reason})") from None
 
 
 def _read_csv(path: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    lines = _read_text(path).splitlines()
+    # Split on "\n" only, so that line numbers agree with any text editor.
+    lines = [line.rstrip("\r") for line in _read_text(path).split("\n")]
     while lines and not lines[-1].strip():
         lines.pop()
     if not lines:

@@ -115,8 +115,9 @@ def equal_budget_pairs(df: pd.DataFrame) -> pd.DataFrame:
     for t in targets:
         m, p = mob.loc[t], plain.loc[t]
         gap = m.private_mean - p.private_mean
-        se = math.sqrt(binomial_se(m.private_mean) ** 2 / m.seeds
-                       + binomial_se(p.private_mean) ** 2 / p.seeds
+        # Every seed is scored on the same test images: averaging seeds does
+        # not shrink the binomial (test-sampling) error, only the seed spread.
+        se = math.sqrt(binomial_se(m.private_mean) ** 2 + binomial_se(p.private_mean) ** 2
                        + (m.private_std ** 2 / m.seeds if m.seeds > 1 else 0)
                        + (p.private_std ** 2 / p.seeds if p.seeds > 1 else 0))
         rows.append({"target": int(t), "mobilenet_params": int(m.params),

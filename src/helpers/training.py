@@ -128,16 +128,67 @@ def compile_model(model, steps_per_epoch: int, epochs: int, learning_rate: float
 
 
 def read_history(csv_path: Path) -> dict[str, list[float]]:
-    """The CSVLogger history, all epochs across restarts."""
+    """The CSVLogger history, all epochs across restarts.
+
+    A row cut short by a kill is skipped, and an epoch logged twice (killed
+    after logging but before the backup) keeps its last row.
+    """
     if not csv_path.exists():
         return {}
     with open(csv_path, newline="") as fh:
         rows = list(csv.DictReader(fh))
-    history: dict[str, list[float]] = {}
+    by_epoch: dict[int, dict[str, float]] = {}
     for row in rows:
-        for key, value in row.items():
-            history.setdefault(key, []).append(float(value))
+        try:
+            values = {key: float(value) for key, value in row.items() if key}
+        except (TypeError, ValueError):
+            continue
+        if "epoch" in values:
+            by_epoch[int(values["epoch"])] = values
+    history: dict[str, list[float]] = {}
+    for epoch in sorted(by_epoch):
+        for key, value in by_epoch[epoch].items():
+            history.setdefault(key, []).append(value)
     return history
+
+
+def best_weights_saver(path: Path, best_so_far: float):
+    """Save the weights whenever val accuracy improves, atomically.
+
+    Like ``ModelCheckpoint(save_best_only=True)``, but written to a temporary
+    file and renamed, so a kill mid-write never corrupts the best weights.
+    """
+    import keras
+
+    class BestWeights(keras.callbacks.Callback):
+        best = best_so_far
+
+        def on_epoch_end(self, epoch, logs=None):
+            value = (logs or {}).get("val_accuracy")
+            if value is not None and value > self.best:
+                self.best = value
+                tmp = path.with_name(f".{path.stem}.tmp.weights.h5")
+                self.model.save_weights(str(tmp))
+                os.replace(tmp, path)
+
+    return BestWeights()
+
+
+def resumable_early_stopping(patience: int, history: dict[str, list[float]]):
+    """``EarlyStopping`` on val accuracy that remembers the epochs before a restart."""
+    import keras
+
+    val = history.get("val_accuracy", [])
+    best = max(val) if val else None
+    wait = len(val) - 1 - int(np.argmax(val)) if val else 0
+
+    class ResumableEarlyStopping(keras.callbacks.EarlyStopping):
+        def on_train_begin(self, logs=None):
+            super().on_train_begin(logs)
+            if best is not None:
+                self.best, self.wait = best, wait
+
+    return ResumableEarlyStopping(monitor="val_accuracy", mode="max", patience=patience)
 
 
 def evaluate(model, split, batch_size: int = 512) -> dict:
@@ -227,7 +278,11 @@ def train(config: TrainConfig, data: FER2013 | None = None, out_dir: Path | None
     set_threads(threads)
     out_dir = Path(out_dir or results_dir())
     work = out_dir / "checkpoints" / config.run_id
+    stamp = work / "config_hash"
+    if stamp.exists() and stamp.read_text().strip() != config.hash:
+        shutil.rmtree(work)  # a half-finished run with other settings: start afresh
     work.mkdir(parents=True, exist_ok=True)
+    stamp.write_text(config.hash)
     data = data or load_fer2013(data_path)
     if not (out_dir / report.DATASET_SUMMARY).exists():
         report.record_dataset_summary(data, out_dir)
@@ -245,17 +300,18 @@ def train(config: TrainConfig, data: FER2013 | None = None, out_dir: Path | None
     history_csv = work / "history.csv"
     best_path = work / "best.weights.h5"
     past = read_history(history_csv)
-    best_so_far = max(past.get("val_accuracy", [-1.0]))
+    val_so_far = past.get("val_accuracy", [])
+    stopped_already = bool(val_so_far) and (
+        len(val_so_far) >= config.epochs
+        or len(val_so_far) - 1 - int(np.argmax(val_so_far)) >= config.patience)
+    # Order matters for a kill between callbacks: best weights, then the log,
+    # then the backup, so a resumed epoch is at worst re-run and re-logged.
     callbacks = [
-        keras.callbacks.BackupAndRestore(str(work / "backup"), delete_checkpoint=False),
+        best_weights_saver(best_path, max(val_so_far) if val_so_far else -1.0),
         keras.callbacks.CSVLogger(str(history_csv), append=True),
-        keras.callbacks.ModelCheckpoint(str(best_path), monitor="val_accuracy", mode="max",
-                                        save_best_only=True, save_weights_only=True,
-                                        initial_value_threshold=best_so_far
-                                        if best_so_far >= 0 else None),
-        keras.callbacks.EarlyStopping(monitor="val_accuracy", mode="max",
-                                      patience=config.patience),
+        resumable_early_stopping(config.patience, past),
         epoch_logger(work / "timing.json"),
+        keras.callbacks.BackupAndRestore(str(work / "backup"), delete_checkpoint=False),
     ]
     train_ds = make_dataset(train_split.images, train_split.labels, config.batch_size,
                             training=True, augment=config.augment, seed=config.seed)
@@ -263,8 +319,9 @@ def train(config: TrainConfig, data: FER2013 | None = None, out_dir: Path | None
 
     epochs_before = len(past.get("epoch", []))
     start = time.perf_counter()
-    model.fit(train_ds, validation_data=val_ds, epochs=config.epochs,
-              callbacks=callbacks, verbose=0)
+    if not stopped_already:
+        model.fit(train_ds, validation_data=val_ds, epochs=config.epochs,
+                  callbacks=callbacks, verbose=0)
     seconds = time.perf_counter() - start
 
     history = read_history(history_csv)
@@ -273,7 +330,7 @@ def train(config: TrainConfig, data: FER2013 | None = None, out_dir: Path | None
     if best_path.exists():
         model.load_weights(str(best_path))
     val_acc = history.get("val_accuracy", [0.0])
-    best_epoch = int(np.argmax(val_acc)) + 1
+    best_epoch = int(history["epoch"][int(np.argmax(val_acc))]) + 1 if "epoch" in history else 0
 
     timing = {"train_seconds": _read_seconds(work / "timing.json"),
               "images_per_second": images_per_second}
