@@ -34,8 +34,10 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
-import keras
-from keras import layers
+from ._quiet import import_keras
+
+keras = import_keras()
+layers = keras.layers
 
 NUM_CLASSES = 7
 INPUT_SHAPE = (48, 48, 1)

@@ -30,6 +30,7 @@ from pathlib import Path
 import numpy as np
 
 from . import models, report
+from ._quiet import import_keras
 from .data import CLASS_NAMES_EN, FER2013, load_fer2013
 from .results import config_hash, results_dir, run_id, write_json_atomic
 
@@ -68,6 +69,7 @@ class TrainConfig:
 
 
 def _tf():
+    import_keras()
     import tensorflow as tf
     return tf
 
@@ -321,7 +323,7 @@ def train(config: TrainConfig, data: FER2013 | None = None, out_dir: Path | None
     start = time.perf_counter()
     if not stopped_already:
         model.fit(train_ds, validation_data=val_ds, epochs=config.epochs,
-                  callbacks=callbacks, verbose=0)
+                  callbacks=callbacks, verbose=0, shuffle=False)  # the pipeline shuffles
     seconds = time.perf_counter() - start
 
     history = read_history(history_csv)
