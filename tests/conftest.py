@@ -45,11 +45,11 @@ def write_csv(tmp_path):
     return write
 
 
-@pytest.fixture(autouse=True)
-def isolated_cache(tmp_path, monkeypatch):
-    """Each test gets its own parse cache, except the shared real-data cache."""
+def pytest_configure(config):
+    """One parse cache for the whole run (keys are file hashes), outside ~/.cache."""
     if not os.environ.get("FER2013_CACHE"):
-        monkeypatch.setenv("FER2013_CACHE", str(tmp_path / "cache"))
+        import tempfile
+        os.environ["FER2013_CACHE"] = tempfile.mkdtemp(prefix="fer2013-cache-")
 
 
 @pytest.fixture(scope="session")
