@@ -104,7 +104,7 @@ def budget_scatter(table: pd.DataFrame, families, x: str = "params", ax=None,
     from .report import pareto_front
 
     if ax is None:
-        _, ax = plt.subplots(figsize=(7, 4.2))
+        _, ax = plt.subplots(figsize=(7, 5), layout="constrained")
     for family in families:
         sub = table[table.family == family]
         if sub.empty:
@@ -126,7 +126,8 @@ def budget_scatter(table: pd.DataFrame, families, x: str = "params", ax=None,
     ax.set_xlabel("參數量 Parameters" if x == "params" else "每張乘加數 MACs per image")
     ax.set_ylabel("準確率 Accuracy")
     ax.grid(alpha=0.3, which="both")
-    ax.legend(fontsize=7, loc="lower right")
+    ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=2,
+              frameon=False)
     return ax
 
 
