@@ -167,8 +167,10 @@ def run_sweep(points: list[Point], out_dir: Path, *, workers: int = DEFAULT_WORK
                                dashboard_address=None, memory_limit=0)
         client = Client(cluster)
     try:
+        # Higher priority first: points run in the order sweep.yml lists them.
         futures = [client.submit(run_point, p, str(out_dir), data_path, threads,
-                                 key=f"train-{p.run_id}", pure=False) for p in todo]
+                                 key=f"train-{p.run_id}", pure=False, priority=len(todo) - i)
+                   for i, p in enumerate(todo)]
         for future in tqdm(as_completed(futures), total=len(futures), desc="sweep", unit="point"):
             result = future.result()
             summary.append(result)
