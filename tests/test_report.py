@@ -78,3 +78,17 @@ def test_evaluation_batches_keep_their_order():
     seen = np.concatenate([y.numpy() for _, y in
                            training.make_dataset(images, labels, 64, training=False)])
     assert np.array_equal(seen, labels)
+
+
+def test_q4_verdict_follows_the_data():
+    def pairs(rows):
+        return pd.DataFrame(rows, columns=["target", "gap", "gap_se"])
+
+    assert report.q4_verdict(pairs([]))["winner_en"] == "no pair yet"
+    assert report.q4_verdict(pairs([(42167, 0.05, 0.01)]))["winner_en"] == "MobileNet wins"
+    assert report.q4_verdict(pairs([(42167, -0.05, 0.01)]))["winner_en"] == "the plain CNN wins"
+    tie = report.q4_verdict(pairs([(42167, 0.015, 0.01)]))
+    assert tie["winner_en"].startswith("neither")
+    trend = report.q4_verdict(pairs([(42167, 0.06, 0.01), (1500000, 0.01, 0.01)]))
+    assert "shrinks from 6.00 to 1.00" in trend["trend_en"]
+    assert "縮小" in trend["trend_zh"]

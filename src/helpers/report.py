@@ -136,6 +136,7 @@ def width_at_budget(target: int) -> dict:
     for family in ("mobilenet", "plain_cnn"):
         chosen = models.for_budget(family, target)
         out[family] = {"width": chosen.width, "params": chosen.params,
+                       "macs": models.count_macs(chosen.build()),
                        "last_channels": models._scaled(models.HW8_BLOCKS[-1][0], chosen.width)}
     return out
 
@@ -213,3 +214,38 @@ def pair_architecture(left: dict, right: dict) -> pd.DataFrame:
         f"{lb} 輸出 output": [b[n]["output_shape"] for n in names],
         f"{lb} 參數 params": [b[n]["params"] for n in names],
     })
+
+
+def q4_verdict(pairs: pd.DataFrame) -> dict[str, str]:
+    """Which family wins at the smallest shared budget, and how the gap moves.
+
+    A gap within two standard errors is called a tie; the trend compares the
+    smallest and largest shared budgets.  Both languages, from data only.
+    """
+    if pairs.empty:
+        return {"winner_zh": "尚無配對", "winner_en": "no pair yet",
+                "trend_zh": "需要更多預算點才能看出差距在哪裡收斂（缺少的點列於簡介頁）。",
+                "trend_en": "more budgets are needed to see where the gap closes "
+                            "(the missing points are listed on the Introduction page)."}
+    ordered = pairs.sort_values("target")
+    first, last = ordered.iloc[0], ordered.iloc[-1]
+    if abs(first.gap) <= 2 * first.gap_se:
+        winner_zh, winner_en = "兩者差距不顯著（在兩個標準誤之內）", "neither family wins significantly (within two standard errors)"
+    elif first.gap > 0:
+        winner_zh, winner_en = "MobileNet 較好", "MobileNet wins"
+    else:
+        winner_zh, winner_en = "一般 CNN 較好", "the plain CNN wins"
+    if len(ordered) < 2:
+        trend_zh = "目前只有一個同預算配對，需要更大的預算點才能看出差距在哪裡收斂（缺少的點列於簡介頁）。"
+        trend_en = ("only one equal-budget pair is recorded so far; larger budgets are needed to see "
+                    "where the gap closes (the missing points are listed on the Introduction page).")
+    else:
+        a, b = abs(first.gap) * 100, abs(last.gap) * 100
+        verb_zh = "縮小" if b < a else "擴大"
+        verb_en = "shrinks" if b < a else "grows"
+        trend_zh = (f"從 {int(first.target):,} 到 {int(last.target):,} 個參數，差距的絕對值由 "
+                    f"{a:.2f} {verb_zh}為 {b:.2f} 個百分點。")
+        trend_en = (f"from {int(first.target):,} to {int(last.target):,} parameters the absolute gap "
+                    f"{verb_en} from {a:.2f} to {b:.2f} percentage points.")
+    return {"winner_zh": winner_zh, "winner_en": winner_en,
+            "trend_zh": trend_zh, "trend_en": trend_en}
