@@ -179,3 +179,14 @@ def test_line_numbers_count_the_bom_and_only_newlines(write_csv, rows, tmp_path)
     text[1] = text[1].replace(" ", "\x0c ", 1)
     with pytest.raises(FER2013FormatError, match=r"line 4: expected an emotion label"):
         load_fer2013(write_csv("\n".join(text)))
+
+
+def test_reads_jpeg_image_folders_with_their_splits(tmp_path, rows):
+    root = tmp_path / "fer2013-jpg"
+    for i, (label, pixels, usage) in enumerate(rows):
+        folder = root / ("train" if usage == "Training" else "test") / data.CLASS_NAMES_EN[label].lower()
+        folder.mkdir(parents=True, exist_ok=True)
+        Image.fromarray(pixels.astype(np.uint8).reshape(48, 48)).save(folder / f"{usage}_{i}.jpg")
+    loaded = load_fer2013(root)
+    assert loaded.private.labels.tolist() == [r[0] for r in rows if r[2] == "PrivateTest"]
+    assert len(loaded.train) + len(loaded.val) == sum(r[2] == "Training" for r in rows)
