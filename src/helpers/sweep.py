@@ -22,7 +22,7 @@ import os
 import sys
 import time
 import traceback
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import yaml
@@ -40,7 +40,6 @@ DEFAULT_WORKERS, DEFAULT_THREADS = 2, 1  # measured faster than 1x2 here (see RE
 @dataclass
 class Point:
     config: TrainConfig
-    extra_parameters: dict = field(default_factory=dict)
 
     @property
     def run_id(self) -> str:
