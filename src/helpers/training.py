@@ -176,13 +176,18 @@ def best_weights_saver(path: Path, best_so_far: float):
     return BestWeights()
 
 
+def epochs_since_best(val_accuracy: list[float]) -> int:
+    """Epochs logged after the best val accuracy (early stopping's wait)."""
+    return len(val_accuracy) - 1 - int(np.argmax(val_accuracy)) if val_accuracy else 0
+
+
 def resumable_early_stopping(patience: int, history: dict[str, list[float]]):
     """``EarlyStopping`` on val accuracy that remembers the epochs before a restart."""
     import keras
 
     val = history.get("val_accuracy", [])
     best = max(val) if val else None
-    wait = len(val) - 1 - int(np.argmax(val)) if val else 0
+    wait = epochs_since_best(val)
 
     class ResumableEarlyStopping(keras.callbacks.EarlyStopping):
         def on_train_begin(self, logs=None):
@@ -304,8 +309,7 @@ def train(config: TrainConfig, data: FER2013 | None = None, out_dir: Path | None
     past = read_history(history_csv)
     val_so_far = past.get("val_accuracy", [])
     stopped_already = bool(val_so_far) and (
-        len(val_so_far) >= config.epochs
-        or len(val_so_far) - 1 - int(np.argmax(val_so_far)) >= config.patience)
+        len(val_so_far) >= config.epochs or epochs_since_best(val_so_far) >= config.patience)
     # Order matters for a kill between callbacks: best weights, then the log,
     # then the backup, so a resumed epoch is at worst re-run and re-logged.
     callbacks = [
