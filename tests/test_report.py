@@ -17,6 +17,7 @@ def fake_record(family, target, seed, private, public=None, params=None):
         "public_accuracy": public if public is not None else private,
         "private_accuracy": private, "epochs_run": 3, "best_epoch": 2,
         "train_seconds": 10.0, "images_per_second": 100.0, "device": "CPU: test",
+        "scores": {"val": {"n": 2871, "accuracy": private}},
     }
 
 
@@ -32,6 +33,7 @@ def results(tmp_path):
         write_json_atomic(tmp_path / f"{r['run_id']}.json", r)
     quick = fake_record("mobilenet", 8000, 0, 0.2)
     quick["run_id"], quick["tag"] = "mobilenet-8000-s0-quick", "quick"
+    quick["settings"] = {"limit": 256, "epochs": 1}
     write_json_atomic(tmp_path / "mobilenet-8000-s0-quick.json", quick)
     return tmp_path
 
@@ -60,6 +62,42 @@ def test_equal_budget_pairs_gap_and_uncertainty(results):
     assert se == pytest.approx(expected)
     binomial_only = math.sqrt(report.binomial_se(0.61) ** 2 + report.binomial_se(0.52) ** 2)
     assert pairs.loc[42167, "gap_se"] > binomial_only  # the seed spread adds to it
+
+
+def add_variant(directory, base_id, tag, private, val, epochs=60, seed=None):
+    record = {**report.runs(directory).set_index("run_id").loc[base_id, "record"]}
+    record["seed"] = record["seed"] if seed is None else seed
+    record.update(run_id=f"{base_id}-{tag}", tag=tag, private_accuracy=private, val_accuracy=val,
+                  settings={"limit": None, "epochs": epochs}, train_seconds=7200.0)
+    write_json_atomic(directory / f"{record['run_id']}.json", record)
+
+
+def test_recipe_variants_pair_each_tagged_run_with_its_twin(results):
+    add_variant(results, "hw8_mobilenet-56135-s0", "long", private=0.66, val=0.65)
+    add_variant(results, "plain_cnn-56135-s0", "seed9", private=0.5, val=0.5, seed=9)  # no twin
+    assert len(report.runs(results)) == 7  # variants stay off the curves
+    table = report.recipe_variants(report.runs(results, include_tagged=True))
+    assert table.variant_run.tolist() == ["hw8_mobilenet-56135-s0-long"]  # quick run left out too
+    row = table.iloc[0]
+    assert row.base_run == "hw8_mobilenet-56135-s0"
+    assert row.val_gain == pytest.approx(0.65 - 0.63)
+    assert row.private_gain == pytest.approx(0.66 - 0.63)
+    assert row.variant_max_epochs == 60 and row.variant_hours == pytest.approx(2.0)
+    verdict = report.recipe_verdict(table)
+    assert "+2.00 points" in verdict["en"] and "+3.00 points" in verdict["en"]
+    assert f"{report.binomial_se(0.63, 2871) * 100:.2f}" in verdict["en"]
+    assert "720.0× the training time" in verdict["en"]
+    assert "+2.00 個百分點" in verdict["zh"]
+    assert report.recipe_verdict(table.iloc[:0])["en"].startswith("No recipe variant")
+
+
+def test_summary_table_lists_every_point_and_the_hours(results, capsys):
+    assert report.main(["--results", str(results)]) == 0
+    out = capsys.readouterr().out
+    assert "| mobilenet | 42,167 | 42,167 | 4,216,700 | 2 | 0.6100 ± 0.0141 | 0.6100 ± 0.0141 |" in out
+    assert "| mobilenet | 8,000 | 8,000 | 800,000 | 1 | 0.4500 | 0.4500 |" in out
+    assert "7 runs; 0.02 CPU hours" in out
+    assert report.main(["--results", str(results / "nothing-here")]) == 1
 
 
 def test_binomial_standard_error():

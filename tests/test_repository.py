@@ -20,3 +20,11 @@ def test_no_data_images_or_large_files_are_tracked():
     forbidden = (".csv", ".csv.gz", ".npz", ".jpg", ".jpeg")
     data_like = [str(f) for f in files if f.name.lower().endswith(forbidden)]
     assert not data_like, f"data or face images must not be committed: {data_like}"
+
+
+def test_no_unfinished_run_artifacts_are_tracked():
+    """Partial notebooks and checkpoints belong to a run in progress, not to the record."""
+    unfinished = [str(f) for f in tracked_files()
+                  if f.name.endswith(".partial.ipynb") or "checkpoints" in f.parts
+                  or "failed" in f.parts]
+    assert not unfinished, f"in-progress run files are tracked: {unfinished}"

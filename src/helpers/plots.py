@@ -65,6 +65,24 @@ def learning_curves(record: dict):
     return fig
 
 
+def compare_curves(records: list[dict]):
+    """Train and validation accuracy per epoch of several runs on one axis."""
+    fig, ax = plt.subplots(figsize=(7, 3.6))
+    for i, record in enumerate(records):
+        h, color = record["history"], f"C{i}"
+        epochs = np.arange(1, len(h.get("accuracy", [])) + 1)
+        ax.plot(epochs, h.get("accuracy", []), color=color, ls="--", alpha=0.7,
+                label=f"{record['run_id']} 訓練 train")
+        ax.plot(epochs, h.get("val_accuracy", []), color=color,
+                label=f"{record['run_id']} 驗證 validation")
+    ax.set_xlabel("週期 Epoch")
+    ax.set_ylabel("準確率 Accuracy")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize="small", loc="lower right")
+    fig.tight_layout()
+    return fig
+
+
 def scores_table(record: dict) -> pd.DataFrame:
     """Accuracy on validation, Public (PublicTest) and Private (PrivateTest)."""
     rows = {"驗證 Validation": "val", "Public (PublicTest)": "public",

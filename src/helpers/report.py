@@ -48,11 +48,12 @@ def runs(directory: Path | None = None, include_tagged: bool = False) -> pd.Data
             "private": r["private_accuracy"], "epochs": r["epochs_run"],
             "best_epoch": r["best_epoch"], "train_seconds": r["train_seconds"],
             "images_per_second": r["images_per_second"], "device": r["device"],
-            "record": r,
+            "tag": r.get("tag") or "", "max_epochs": r["settings"].get("epochs"),
+            "limit": r["settings"].get("limit"), "record": r,
         })
     columns = ["run_id", "family", "model", "target", "seed", "width", "params", "non_trainable", "macs",
                "val", "public", "private", "epochs", "best_epoch", "train_seconds",
-               "images_per_second", "device", "record"]
+               "images_per_second", "device", "tag", "max_epochs", "limit", "record"]
     return pd.DataFrame(rows, columns=columns)
 
 
@@ -216,6 +217,95 @@ def pair_architecture(left: dict, right: dict) -> pd.DataFrame:
     })
 
 
+def recipe_variants(df: pd.DataFrame) -> pd.DataFrame:
+    """Each full-data tagged run (a recipe variant) beside its untagged twin.
+
+    The twin is the sweep's run of the same model, budget and seed; ``val_gain``
+    and ``private_gain`` are variant minus twin.  Choose recipes by ``val_gain``
+    only: the test splits are for reporting.
+    """
+    variants = df[(df.tag != "") & df.limit.isna()]
+    base = df[df.tag == ""].set_index(["model", "target", "seed"])
+    rows = []
+    for _, v in variants.iterrows():
+        key = (v.model, v.target, v.seed)
+        if key not in base.index:
+            continue
+        b = base.loc[[key]].iloc[0]
+        rows.append({"model": v.model, "params": int(v.params), "seed": int(v.seed),
+                     "base_run": b.run_id, "variant_run": v.run_id,
+                     "base_max_epochs": b.max_epochs, "variant_max_epochs": v.max_epochs,
+                     "base_best_epoch": int(b.best_epoch), "variant_best_epoch": int(v.best_epoch),
+                     "val_images": int(b.record["scores"]["val"]["n"]),
+                     "base_val": b.val, "variant_val": v.val, "val_gain": v.val - b.val,
+                     "base_private": b.private, "variant_private": v.private,
+                     "private_gain": v.private - b.private,
+                     "base_public": b.public, "variant_public": v.public,
+                     "base_hours": b.train_seconds / 3600, "variant_hours": v.train_seconds / 3600})
+    return pd.DataFrame(rows)
+
+
+def recipe_verdict(variants: pd.DataFrame) -> dict[str, str]:
+    """One sentence per language on what each recipe variant bought, from data only."""
+    if variants.empty:
+        return {"zh": "尚未訓練任何配方變體（在 `sweep.yml` 中以 tag 標示）。",
+                "en": "No recipe variant has been trained yet (`sweep.yml` marks them with a tag)."}
+    zh, en = [], []
+    for _, v in variants.iterrows():
+        se = binomial_se(v.base_val, v.val_images) * 100
+        cost = v.variant_hours / v.base_hours if v.base_hours else float("nan")
+        zh.append(f"{v.model}（{v.params:,} 個參數）由 {v.base_max_epochs} 個週期改為 "
+                  f"{v.variant_max_epochs} 個：驗證準確率變化 {v.val_gain * 100:+.2f} 個百分點"
+                  f"（單次測量的標準誤約 {se:.2f}），Private 變化 {v.private_gain * 100:+.2f} 個百分點，"
+                  f"訓練時間為 {cost:.1f} 倍。")
+        en.append(f"{v.model} ({v.params:,} parameters) trained for {v.variant_max_epochs} instead of "
+                  f"{v.base_max_epochs} epochs: validation accuracy {v.val_gain * 100:+.2f} points "
+                  f"(one measurement's standard error is about {se:.2f}), Private "
+                  f"{v.private_gain * 100:+.2f} points, for {cost:.1f}× the training time.")
+    return {"zh": " ".join(zh), "en": " ".join(en)}
+
+
+def _mean_std(mean: float, std: float, seeds: int) -> str:
+    """A spread needs at least two seeds; one seed shows the mean alone."""
+    return f"{mean:.4f} ± {std:.4f}" if seeds > 1 else f"{mean:.4f}"
+
+
+def summary_markdown(df: pd.DataFrame) -> str:
+    """The table of budget points (mean ± std over seeds) and the compute spent, as Markdown."""
+    table = points(df)
+    lines = ["| family | target | params | MACs | seeds | Public | Private |",
+             "|---|---:|---:|---:|---:|---|---|"]
+    for _, p in table.sort_values(["family", "params"]).iterrows():
+        lines.append(f"| {p.family} | {int(p.target):,} | {int(p.params):,} | {int(p.macs):,} | "
+                     f"{int(p.seeds)} | {_mean_std(p.public_mean, p.public_std, p.seeds)} | "
+                     f"{_mean_std(p.private_mean, p.private_std, p.seeds)} |")
+    on_cpu = df.device.str.startswith("CPU")
+    lines.append("")
+    lines.append(f"{len(df)} runs; {df.loc[on_cpu, 'train_seconds'].sum() / 3600:.2f} CPU hours, "
+                 f"{df.loc[~on_cpu, 'train_seconds'].sum() / 3600:.2f} GPU hours of training.")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m helpers.report``: print the table of recorded budget points."""
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="python -m helpers.report", description=main.__doc__)
+    parser.add_argument("--results", type=Path, default=None,
+                        help="results folder (default: results/ or $FER_RESULTS_DIR)")
+    parser.add_argument("--include-tagged", action="store_true",
+                        help="also list tagged runs (recipe variants), as their own rows")
+    args = parser.parse_args(argv)
+    df = runs(args.results, include_tagged=args.include_tagged)
+    if df.empty:
+        print(f"no finished runs in {args.results or results_dir()}")
+        return 1
+    if args.include_tagged:
+        df = df.assign(family=df.family.where(df.tag == "", df.family + "-" + df.tag))
+    print(summary_markdown(df))
+    return 0
+
+
 def q4_verdict(pairs: pd.DataFrame) -> dict[str, str]:
     """Which family wins at the smallest shared budget, and how the gap moves.
 
@@ -249,3 +339,7 @@ def q4_verdict(pairs: pd.DataFrame) -> dict[str, str]:
                     f"{verb_en} from {a:.2f} to {b:.2f} percentage points.")
     return {"winner_zh": winner_zh, "winner_en": winner_en,
             "trend_zh": trend_zh, "trend_en": trend_en}
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

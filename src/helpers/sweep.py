@@ -46,6 +46,12 @@ class Point:
         return self.config.run_id
 
 
+def recipe_settings(path: Path = SWEEP_FILE) -> dict:
+    """The settings every sweep point shares (``defaults`` in ``sweep.yml``)."""
+    with open(path, encoding="utf-8") as fh:
+        return dict((yaml.safe_load(fh) or {}).get("defaults", {}))
+
+
 def load_points(path: Path = SWEEP_FILE, quick: bool = False) -> list[Point]:
     """Expand ``sweep.yml`` (families x targets x seeds, with settings) into points."""
     with open(path, encoding="utf-8") as fh:
