@@ -52,6 +52,27 @@ def recipe_settings(path: Path = SWEEP_FILE) -> dict:
         return dict((yaml.safe_load(fh) or {}).get("defaults", {}))
 
 
+_SETTING_TYPES = {"epochs": int, "batch_size": int, "learning_rate": float, "augment": bool,
+                  "patience": int}
+
+
+def config_for(family: str, target_params: int, seed: int = 0, *,
+               sweep_file: Path = SWEEP_FILE, **settings) -> TrainConfig:
+    """A point's config: the sweep's shared recipe, overridden by any setting not None.
+
+    The training notebook builds its config here, so a point rerun by hand with
+    papermill gets the same settings (and config hash) as the sweep's run of it.
+    """
+    chosen = {k: v for k, v in settings.items() if v is not None}
+    merged = {**recipe_settings(sweep_file), **chosen}
+    known = set(TrainConfig.__dataclass_fields__) - {"extra", "family", "target_params", "seed"}
+    unknown = set(merged) - known
+    if unknown:
+        raise ValueError(f"unknown setting(s) {sorted(unknown)}; expected some of {sorted(known)}")
+    typed = {k: _SETTING_TYPES[k](v) if k in _SETTING_TYPES else v for k, v in merged.items()}
+    return TrainConfig(family=family, target_params=int(target_params), seed=int(seed), **typed)
+
+
 def load_points(path: Path = SWEEP_FILE, quick: bool = False) -> list[Point]:
     """Expand ``sweep.yml`` (families x targets x seeds, with settings) into points."""
     with open(path, encoding="utf-8") as fh:
