@@ -130,3 +130,22 @@ def test_q4_verdict_follows_the_data():
     trend = report.q4_verdict(pairs([(42167, 0.06, 0.01), (1500000, 0.01, 0.01)]))
     assert "shrinks from 6.00 to 1.00" in trend["trend_en"]
     assert "縮小" in trend["trend_zh"]
+
+
+def test_q4_trend_names_a_sign_change_and_a_steady_gap():
+    def pairs(rows):
+        return pd.DataFrame(rows, columns=["target", "gap", "gap_se"])
+
+    flip = report.q4_verdict(pairs([(42167, 0.02, 0.01), (1500000, -0.01, 0.01)]))
+    assert "changes sign, from +2.00 to -1.00" in flip["trend_en"] and "變號" in flip["trend_zh"]
+    steady = report.q4_verdict(pairs([(42167, 0.02, 0.01), (150000, 0.02, 0.01)]))
+    assert "stays at 2.00" in steady["trend_en"] and "維持" in steady["trend_zh"]
+
+
+def test_q4_error_note_says_when_the_seed_spread_is_missing(results):
+    pairs = report.equal_budget_pairs(report.runs(results))  # 42,167: 2 seeds each; 56,135: 1
+    assert report.q4_error_note(pairs)["en"].startswith("combining the seed spread")
+    single = pairs[pairs.target == 56135]
+    assert "single seed" in report.q4_error_note(single)["en"]
+    assert "一個種子" in report.q4_error_note(single)["zh"]
+    assert report.q4_error_note(pairs.iloc[:0]) == {"zh": "", "en": ""}

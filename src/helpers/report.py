@@ -306,6 +306,37 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
+def _gap_trend(first: pd.Series, last: pd.Series) -> tuple[str, str]:
+    """How the MobileNet-minus-plain gap moves from the smallest to the largest shared budget."""
+    span_zh = f"從 {int(first.target):,} 到 {int(last.target):,} 個參數，"
+    span_en = f"from {int(first.target):,} to {int(last.target):,} parameters "
+    g1, g2 = first.gap * 100, last.gap * 100
+    if g1 * g2 < 0:
+        return (f"{span_zh}差距（MobileNet 減一般 CNN）由 {g1:+.2f} 變號為 {g2:+.2f} 個百分點。",
+                f"{span_en}the gap (MobileNet minus plain CNN) changes sign, from {g1:+.2f} "
+                f"to {g2:+.2f} percentage points.")
+    a, b = abs(g1), abs(g2)
+    if round(a, 2) == round(b, 2):
+        return (f"{span_zh}差距的絕對值維持在 {a:.2f} 個百分點。",
+                f"{span_en}the absolute gap stays at {a:.2f} percentage points.")
+    verb_zh, verb_en = ("縮小", "shrinks") if b < a else ("擴大", "grows")
+    return (f"{span_zh}差距的絕對值由 {a:.2f} {verb_zh}為 {b:.2f} 個百分點。",
+            f"{span_en}the absolute gap {verb_en} from {a:.2f} to {b:.2f} percentage points.")
+
+
+def q4_error_note(pairs: pd.DataFrame) -> dict[str, str]:
+    """What the smallest pair's standard error includes (the seed spread needs two seeds)."""
+    if pairs.empty:
+        return {"zh": "", "en": ""}
+    first = pairs.sort_values("target").iloc[0]
+    if min(first.mobilenet_seeds, first.plain_seeds) > 1:
+        return {"zh": "合併了種子間的變異與測試圖的二項誤差",
+                "en": "combining the seed spread with the binomial error on the test images"}
+    return {"zh": "只含測試圖的二項誤差：此預算至少有一個家族只訓練了一個種子，種子間的變異尚未量到",
+            "en": "the binomial error on the test images only: at this budget at least one family "
+                  "has a single seed, so the seed spread is not measured yet"}
+
+
 def q4_verdict(pairs: pd.DataFrame) -> dict[str, str]:
     """Which family wins at the smallest shared budget, and how the gap moves.
 
@@ -330,13 +361,7 @@ def q4_verdict(pairs: pd.DataFrame) -> dict[str, str]:
         trend_en = ("only one equal-budget pair is recorded so far; larger budgets are needed to see "
                     "where the gap closes (the missing points are listed on the Introduction page).")
     else:
-        a, b = abs(first.gap) * 100, abs(last.gap) * 100
-        verb_zh = "縮小" if b < a else "擴大"
-        verb_en = "shrinks" if b < a else "grows"
-        trend_zh = (f"從 {int(first.target):,} 到 {int(last.target):,} 個參數，差距的絕對值由 "
-                    f"{a:.2f} {verb_zh}為 {b:.2f} 個百分點。")
-        trend_en = (f"from {int(first.target):,} to {int(last.target):,} parameters the absolute gap "
-                    f"{verb_en} from {a:.2f} to {b:.2f} percentage points.")
+        trend_zh, trend_en = _gap_trend(first, last)
     return {"winner_zh": winner_zh, "winner_en": winner_en,
             "trend_zh": trend_zh, "trend_en": trend_en}
 
