@@ -13,7 +13,7 @@ def fake_record(family, target, seed, private, public=None, params=None):
         "run_id": f"{family}-{target}-s{seed}", "tag": "", "family": family,
         "target_params": target, "seed": seed, "width": 1.0,
         "params": {"total": params or target, "trainable": target, "non_trainable": 0},
-        "macs": target * 100, "settings": {"limit": None}, "val_accuracy": private,
+        "macs": target * 100, "settings": {"limit": None, "epochs": 30, "patience": 6}, "val_accuracy": private,
         "public_accuracy": public if public is not None else private,
         "private_accuracy": private, "epochs_run": 3, "best_epoch": 2,
         "train_seconds": 10.0, "images_per_second": 100.0, "device": "CPU: test",
@@ -68,7 +68,8 @@ def add_variant(directory, base_id, tag, private, val, epochs=60, seed=None):
     record = {**report.runs(directory).set_index("run_id").loc[base_id, "record"]}
     record["seed"] = record["seed"] if seed is None else seed
     record.update(run_id=f"{base_id}-{tag}", tag=tag, private_accuracy=private, val_accuracy=val,
-                  settings={"limit": None, "epochs": epochs}, train_seconds=7200.0)
+                  settings={**record["settings"], "epochs": epochs, "patience": 10},
+                  train_seconds=7200.0)
     write_json_atomic(directory / f"{record['run_id']}.json", record)
 
 
@@ -86,7 +87,9 @@ def test_recipe_variants_pair_each_tagged_run_with_its_twin(results):
     verdict = report.recipe_verdict(table)
     assert "+2.00 points" in verdict["en"] and "+3.00 points" in verdict["en"]
     assert f"{report.binomial_se(0.63, 2871) * 100:.2f}" in verdict["en"]
-    assert "720.0× the training time" in verdict["en"]
+    assert "720.0× the (wall-clock) training time" in verdict["en"]
+    assert row.changed == "epochs 30 → 60, patience 6 → 10"
+    assert "epochs 30 → 60, patience 6 → 10" in verdict["en"]
     assert "+2.00 個百分點" in verdict["zh"]
     assert report.recipe_verdict(table.iloc[:0])["en"].startswith("No recipe variant")
 
@@ -96,7 +99,7 @@ def test_summary_table_lists_every_point_and_the_hours(results, capsys):
     out = capsys.readouterr().out
     assert "| mobilenet | 42,167 | 42,167 | 4,216,700 | 2 | 0.6100 ± 0.0141 | 0.6100 ± 0.0141 |" in out
     assert "| mobilenet | 8,000 | 8,000 | 800,000 | 1 | 0.4500 | 0.4500 |" in out
-    assert "7 runs; 0.02 CPU hours" in out
+    assert "7 runs; 0.02 CPU hours, 0.00 GPU hours" in out
     assert report.main(["--results", str(results / "nothing-here")]) == 1
 
 
@@ -149,3 +152,19 @@ def test_q4_error_note_says_when_the_seed_spread_is_missing(results):
     assert "single seed" in report.q4_error_note(single)["en"]
     assert "一個種子" in report.q4_error_note(single)["zh"]
     assert report.q4_error_note(pairs.iloc[:0]) == {"zh": "", "en": ""}
+
+
+def test_curve_summary_counts_hw8_on_mobilenet_and_leaves_variants_off(results, monkeypatch):
+    planned = pd.DataFrame([
+        ("hw8_mobilenet-56135-s2", "hw8_mobilenet", 56135, 2, "", False),
+        ("hw8_mobilenet-56135-s0-long", "hw8_mobilenet", 56135, 0, "long", False),
+        ("plain_cnn-20000-s0", "plain_cnn", 20000, 0, "", False),
+        ("mobilenet-8000-s0", "mobilenet", 8000, 0, "", True),
+    ], columns=["run_id", "family", "target", "seed", "tag", "done"])
+    monkeypatch.setattr(report, "planned_points", lambda: planned)
+    assert report.missing_points() == ["hw8_mobilenet-56135-s2", "hw8_mobilenet-56135-s0-long",
+                                       "plain_cnn-20000-s0"]
+    assert report.missing_points(["mobilenet"]) == ["hw8_mobilenet-56135-s2"]
+    summary = report.curve_summary(["mobilenet"], report.runs(results))
+    assert summary == {"n_points": 3, "n_runs": 4, "best_private": "0.63000",
+                       "best_params": "56,135", "n_missing": 1}

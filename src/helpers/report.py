@@ -32,12 +32,16 @@ CURVE = {"hw8_mobilenet": "mobilenet"}
 
 
 def runs(directory: Path | None = None, include_tagged: bool = False) -> pd.DataFrame:
-    """One row per finished run (quick/test runs, which carry a tag, left out)."""
+    """One row per finished full-data run.
+
+    Runs on a subset (``limit``: quick and test runs) are always left out;
+    tagged runs (recipe variants) only unless ``include_tagged``.
+    """
     rows = []
     for r in load_records(directory):
-        if "family" not in r:
+        if "family" not in r or r["settings"].get("limit"):
             continue
-        if (r.get("tag") or r["settings"].get("limit")) and not include_tagged:
+        if r.get("tag") and not include_tagged:
             continue
         rows.append({
             "run_id": r["run_id"], "family": CURVE.get(r["family"], r["family"]),
@@ -97,13 +101,34 @@ def planned_points() -> pd.DataFrame:
 
     out = results_dir()
     rows = [{"run_id": p.run_id, "family": p.config.family, "target": p.config.target_params,
-             "seed": p.config.seed, "done": is_done(p, out)} for p in load_points()]
-    return pd.DataFrame(rows)
+             "seed": p.config.seed, "tag": p.config.tag, "done": is_done(p, out)}
+            for p in load_points()]
+    return pd.DataFrame(rows, columns=["run_id", "family", "target", "seed", "tag", "done"])
 
 
-def missing_points() -> list[str]:
+def missing_points(families: list[str] | None = None) -> list[str]:
+    """Planned run ids with no current result, optionally of some curves only.
+
+    ``families`` are curve names (the HW8 model's points count as MobileNet's);
+    a curve's missing points leave out the tagged recipe variants, which are
+    never drawn on it.
+    """
     table = planned_points()
-    return table.loc[~table.done, "run_id"].tolist() if not table.empty else []
+    missing = table[~table.done]
+    if families is not None:
+        on_curve = missing.family.map(lambda f: CURVE.get(f, f)).isin(families)
+        missing = missing[on_curve & (missing.tag == "")]
+    return missing.run_id.tolist()
+
+
+def curve_summary(families: list[str], df: pd.DataFrame | None = None) -> dict:
+    """What a Q2/Q3 page says of its curve: points, runs, the best point, what is missing."""
+    table = points(runs() if df is None else df, families)
+    best = table.loc[table.private_mean.idxmax()] if len(table) else None
+    return {"n_points": len(table), "n_runs": int(table.seeds.sum()) if len(table) else 0,
+            "best_private": fmt_acc(best.private_mean if best is not None else None),
+            "best_params": fmt_int(best.params) if best is not None else "—",
+            "n_missing": len(missing_points(families))}
 
 
 def equal_budget_pairs(df: pd.DataFrame) -> pd.DataFrame:
@@ -224,7 +249,7 @@ def recipe_variants(df: pd.DataFrame) -> pd.DataFrame:
     and ``private_gain`` are variant minus twin.  Choose recipes by ``val_gain``
     only: the test splits are for reporting.
     """
-    variants = df[(df.tag != "") & df.limit.isna()]
+    variants = df[df.tag != ""]
     base = df[df.tag == ""].set_index(["model", "target", "seed"])
     rows = []
     for _, v in variants.iterrows():
@@ -232,7 +257,11 @@ def recipe_variants(df: pd.DataFrame) -> pd.DataFrame:
         if key not in base.index:
             continue
         b = base.loc[[key]].iloc[0]
+        before, after = b.record["settings"], v.record["settings"]
+        changed = {k: (before.get(k), after.get(k)) for k in sorted(set(before) | set(after))
+                   if before.get(k) != after.get(k)}
         rows.append({"model": v.model, "params": int(v.params), "seed": int(v.seed),
+                     "changed": ", ".join(f"{k} {a} → {c}" for k, (a, c) in changed.items()),
                      "base_run": b.run_id, "variant_run": v.run_id,
                      "base_max_epochs": b.max_epochs, "variant_max_epochs": v.max_epochs,
                      "base_best_epoch": int(b.best_epoch), "variant_best_epoch": int(v.best_epoch),
@@ -254,15 +283,21 @@ def recipe_verdict(variants: pd.DataFrame) -> dict[str, str]:
     for _, v in variants.iterrows():
         se = binomial_se(v.base_val, v.val_images) * 100
         cost = v.variant_hours / v.base_hours if v.base_hours else float("nan")
-        zh.append(f"{v.model}（{v.params:,} 個參數）由 {v.base_max_epochs} 個週期改為 "
-                  f"{v.variant_max_epochs} 個：驗證準確率變化 {v.val_gain * 100:+.2f} 個百分點"
+        zh.append(f"{v.model}（{v.params:,} 個參數），{v.changed}：驗證準確率變化 {v.val_gain * 100:+.2f} 個百分點"
                   f"（單次測量的標準誤約 {se:.2f}），Private 變化 {v.private_gain * 100:+.2f} 個百分點，"
-                  f"訓練時間為 {cost:.1f} 倍。")
-        en.append(f"{v.model} ({v.params:,} parameters) trained for {v.variant_max_epochs} instead of "
-                  f"{v.base_max_epochs} epochs: validation accuracy {v.val_gain * 100:+.2f} points "
+                  f"訓練時間（牆上時間）為 {cost:.1f} 倍。")
+        en.append(f"{v.model} ({v.params:,} parameters) with {v.changed}: validation accuracy "
+                  f"{v.val_gain * 100:+.2f} points "
                   f"(one measurement's standard error is about {se:.2f}), Private "
-                  f"{v.private_gain * 100:+.2f} points, for {cost:.1f}× the training time.")
+                  f"{v.private_gain * 100:+.2f} points, for {cost:.1f}× the (wall-clock) training time.")
     return {"zh": " ".join(zh), "en": " ".join(en)}
+
+
+def training_hours(df: pd.DataFrame) -> dict[str, float]:
+    """Wall-clock training hours of these runs, on CPU and on GPU."""
+    on_cpu = df.device.str.startswith("CPU")
+    return {"cpu": df.loc[on_cpu, "train_seconds"].sum() / 3600,
+            "gpu": df.loc[~on_cpu, "train_seconds"].sum() / 3600}
 
 
 def _mean_std(mean: float, std: float, seeds: int) -> str:
@@ -279,10 +314,10 @@ def summary_markdown(df: pd.DataFrame) -> str:
         lines.append(f"| {p.family} | {int(p.target):,} | {int(p.params):,} | {int(p.macs):,} | "
                      f"{int(p.seeds)} | {_mean_std(p.public_mean, p.public_std, p.seeds)} | "
                      f"{_mean_std(p.private_mean, p.private_std, p.seeds)} |")
-    on_cpu = df.device.str.startswith("CPU")
+    hours = training_hours(df)
     lines.append("")
-    lines.append(f"{len(df)} runs; {df.loc[on_cpu, 'train_seconds'].sum() / 3600:.2f} CPU hours, "
-                 f"{df.loc[~on_cpu, 'train_seconds'].sum() / 3600:.2f} GPU hours of training.")
+    lines.append(f"{len(df)} runs; {hours['cpu']:.2f} CPU hours, {hours['gpu']:.2f} GPU hours "
+                 "of training.")
     return "\n".join(lines)
 
 
