@@ -37,7 +37,10 @@ def allowed_literals() -> set[str]:
     return allowed | {f"{LISTING_DENSE30_PARAMS:,}"}
 
 
-NUMBER = re.compile(r"(?<![\w.])(0\.\d{2,}|\d{1,3}(?:,\d{3})+|\d{4,}|\d+(?:\.\d+)?%)(?![\w])")
+# Accuracies, counts, percentages, decimals (percentage points, hours) and ratios;
+# a Python version ("Python 3.11") is not a result.
+NUMBER = re.compile(r"(?<![\w.])(?<!Python )"
+                    r"(\d+(?:\.\d+)?%|\d+\.\d+×?|\d+×|\d{1,3}(?:,\d{3})+|\d{4,})(?![\w])")
 
 
 def test_prose_has_no_hand_typed_results():
@@ -53,7 +56,41 @@ def test_prose_has_no_hand_typed_results():
 def test_the_prose_check_can_fail():
     assert NUMBER.findall(prose("We got 0.6712 with 51,234 parameters, 12.5% better.")) == [
         "0.6712", "51,234", "12.5%"]
+    assert NUMBER.findall(prose("A gap of 1.23 points, 2.4× the MACs, 3× faster, in 57.48 h.")) == [
+        "1.23", "2.4×", "3×", "57.48"]
+    assert NUMBER.findall(prose("48×48 faces, 7 classes, on Python 3.11.")) == []
     assert NUMBER.findall(prose("```{code-cell} ipython3\nx = 0.6712\n```\n")) == []
+
+
+TAB_SET = re.compile(r"^(:{4,})\{tab-set\}\n(.*?)^\1\s*$", re.S | re.M)
+
+
+def tab_sets_missing_a_language(text: str) -> list[str]:
+    """The tab-sets of a page that lack a Chinese or an English tab with prose in it."""
+    bad = []
+    for match in TAB_SET.finditer(text):
+        tabs = re.split(r"^:{3}\{tab-item\}", match.group(2), flags=re.M)[1:]
+        languages = {re.search(r":sync: (\w+)", t).group(1) for t in tabs
+                     if re.search(r":sync: \w+", t) and len(CJK.sub("xx", t).strip()) > 40}
+        if not {"zh", "en"} <= languages:
+            bad.append(match.group(2)[:80])
+    return bad
+
+
+def test_every_tab_set_has_both_languages():
+    pages = sorted(BOOK.glob("*.md"))
+    assert sum(len(TAB_SET.findall(p.read_text(encoding="utf-8"))) for p in pages) >= len(PAGES)
+    offenders = {p.name: bad for p in pages
+                 if (bad := tab_sets_missing_a_language(p.read_text(encoding="utf-8")))}
+    assert not offenders, f"tab-sets without both a zh and an en tab: {offenders}"
+
+
+def test_the_language_check_can_fail():
+    one_sided = "::::{tab-set}\n:::{tab-item} 中文\n:sync: zh\n" + "中文內容。" * 20 + "\n:::\n::::\n"
+    assert tab_sets_missing_a_language(one_sided)
+    both = one_sided.replace("::::\n", ":::{tab-item} English\n:sync: en\n" + "English. " * 10
+                             + "\n:::\n::::\n")
+    assert tab_sets_missing_a_language(both) == []
 
 
 @pytest.fixture(scope="session")

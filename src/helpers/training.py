@@ -34,6 +34,19 @@ from ._quiet import import_keras
 from .data import CLASS_NAMES_EN, FER2013, load_fer2013
 from .results import config_hash, results_dir, run_id, write_json_atomic
 
+# The module docstring's recipe in Traditional Chinese, for the book (keep both in step).
+RECIPE_ZH = """\
+一套配方用於所有家族（比較才公平）：
+
+* 輸入：從記憶體中的 uint8 陣列建立 ``tf.data``，每個週期重新洗牌、分批，並在每批上即時做資料增強：
+  水平翻轉、最多邊長 10% 的平移、最多 ±10° 的旋轉、最多 ±10% 的縮放（Keras 前處理層）；
+  驗證與測試資料從不增強；
+* 最佳化器：AdamW（權重衰減 1e-4），先以兩個週期線性暖身到最高學習率，再以餘弦衰減在 ``epochs`` 時降到零；
+* 早停只看**驗證集**（``patience`` 個週期沒有更好的驗證準確率就停），保留驗證準確率最佳的權重並拿去評分；
+* Keras ``BackupAndRestore`` 在每個週期後存檔，被中斷的訓練會從最後完成的週期接續；
+  ``CSVLogger(append=True)`` 保留跨越重啟的完整歷程。
+"""
+
 MAX_WEIGHTS_PARAMS = 1_000_000
 WEIGHT_DECAY = 1e-4
 WARMUP_EPOCHS = 2
