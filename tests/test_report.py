@@ -1,11 +1,13 @@
+import json
 import math
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from helpers import report, training
-from helpers.results import write_json_atomic
+from helpers import models, report, training
+from helpers.data import Split
+from helpers.results import decode_classes, encode_classes, write_json_atomic
 
 
 def fake_record(family, target, seed, private, public=None, params=None):
@@ -168,3 +170,54 @@ def test_curve_summary_counts_hw8_on_mobilenet_and_leaves_variants_off(results, 
     summary = report.curve_summary(["mobilenet"], report.runs(results))
     assert summary == {"n_points": 3, "n_runs": 4, "best_private": "0.63000",
                        "best_params": "56,135", "n_missing": 1}
+
+
+
+def test_evaluation_records_every_prediction_in_file_order():
+    rng = np.random.default_rng(0)
+    split = Split(rng.integers(0, 256, (40, 48, 48, 1), dtype=np.uint8), rng.integers(0, 7, 40))
+    scores = training.evaluate(models.mobilenet(0.25), split, batch_size=16)
+    predictions = decode_classes(scores["predictions"])
+    assert predictions.size == 40
+    assert scores["accuracy"] == pytest.approx((predictions == split.labels).mean())
+    cm = np.zeros((7, 7), dtype=int)
+    np.add.at(cm, (split.labels, predictions), 1)
+    assert cm.tolist() == scores["confusion_matrix"]
+
+
+def with_predictions(directory, labels, right_by_run):
+    """Give fixture runs predictions: right on the images in ``right_by_run[run]``."""
+    for run_id, right in right_by_run.items():
+        path = directory / f"{run_id}.json"
+        record = json.loads(path.read_text())
+        predictions = np.where(right, labels, (labels + 1) % 7)
+        record["scores"]["private"] = {"predictions": encode_classes(predictions)}
+        record["private_accuracy"] = float(right.mean())
+        write_json_atomic(path, record)
+
+
+def test_equal_budget_gap_error_is_paired_when_predictions_are_recorded(results):
+    n = 1000
+    labels = np.arange(n) % 7
+    easy = np.arange(n) < 600  # images every model gets right
+    runs_42k = ["mobilenet-42167-s0", "mobilenet-42167-s1", "plain_cnn-42167-s0",
+                "plain_cnn-42167-s1"]
+    extra = {"mobilenet-42167-s0": 50, "mobilenet-42167-s1": 50,
+             "plain_cnn-42167-s0": 0, "plain_cnn-42167-s1": 0}
+    with_predictions(results, labels, {r: easy | ((np.arange(n) >= 600) & (np.arange(n) < 600 + extra[r]))
+                                       for r in runs_42k})
+    wanted = {"private": encode_classes(labels)}
+    pairs = report.equal_budget_pairs(report.runs(results), labels=wanted).set_index("target")
+    assert bool(pairs.loc[42167, "paired"]) and not bool(pairs.loc[56135, "paired"])
+    assert pairs.loc[42167, "gap"] == pytest.approx(0.05)
+    # 50 of 1,000 images differ, all in MobileNet's favour: sd of the per-image gap / sqrt(n).
+    per_image = np.r_[np.ones(50), np.zeros(950)]
+    expected = per_image.std(ddof=1) / math.sqrt(n)
+    assert pairs.loc[42167, "gap_se"] == pytest.approx(expected)  # seeds agree: no spread
+    independent = math.sqrt(report.binomial_se(0.65, n) ** 2 + report.binomial_se(0.60, n) ** 2)
+    assert pairs.loc[42167, "gap_se"] < independent
+    note = report.q4_error_note(pairs.reset_index())
+    assert "paired" in note["en"] and "逐張配對" in note["zh"]
+    with pytest.raises(ValueError, match="1000 private predictions, expected 999"):
+        report.equal_budget_pairs(report.runs(results),
+                                  labels={"private": encode_classes(labels[:999])})

@@ -4,7 +4,8 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from helpers import sweep
+from helpers import report, sweep, training
+from helpers.results import decode_classes, write_json_atomic
 from helpers.training import TrainConfig
 
 pytestmark = pytest.mark.slow
@@ -22,7 +23,7 @@ def quick_point(family="hw8_mobilenet", target=56135, seed=0, limit=256):
                                    limit=limit, patience=1, tag="quick"))
 
 
-def test_quick_papermill_run_records_everything(real_data_path, tmp_path):
+def test_quick_papermill_run_records_everything(real_data_path, real_data, tmp_path):
     result = sweep.run_point(quick_point(), str(tmp_path), str(real_data_path), threads=2)
     assert result["status"] == "done", result
     record = json.loads((tmp_path / "hw8_mobilenet-56135-s0-quick.json").read_text())
@@ -37,6 +38,20 @@ def test_quick_papermill_run_records_everything(real_data_path, tmp_path):
     text = json.dumps(notebook)
     assert "Total params" in text and "image/png" in text
     assert "injected-parameters" in text
+    predictions = decode_classes(record["scores"]["private"]["predictions"])
+    assert (predictions == real_data.private.labels).mean() == record["private_accuracy"]
+
+    # A record from before predictions were kept gets them back from its weights.
+    path = tmp_path / "hw8_mobilenet-56135-s0-quick.json"
+    for name in report.SCORED_SPLITS:
+        del record["scores"][name]["predictions"]
+    write_json_atomic(path, record)
+    assert training.backfill_predictions(tmp_path, real_data) == ["hw8_mobilenet-56135-s0-quick"]
+    again = json.loads(path.read_text())
+    assert decode_classes(again["scores"]["private"]["predictions"]).tolist() == predictions.tolist()
+    labels = report.dataset_summary(tmp_path)["labels"]["private"]
+    assert decode_classes(labels).tolist() == real_data.private.labels.tolist()
+    assert training.backfill_predictions(tmp_path, real_data) == []  # nothing left to add
 
 
 def test_sweep_reports_an_impossible_point_and_finishes_the_others(real_data_path, tmp_path):

@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from .data import CLASS_NAMES_EN, CLASS_NAMES_ZH, USAGES
-from .results import load_records, results_dir, write_json_atomic
+from .results import decode_classes, encode_classes, load_records, results_dir, write_json_atomic
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
@@ -26,6 +26,7 @@ REFERENCE = {
 }
 LISTING_DENSE30_PARAMS = 47_023
 DATASET_SUMMARY = "dataset_summary.json"
+SCORED_SPLITS = ("val", "public", "private")
 # The HW8 MobileNet *is* the MobileNet family at width 1 (56,135 params), so its
 # runs are points of that curve; the HW3 CNN stays a family of its own.
 CURVE = {"hw8_mobilenet": "mobilenet"}
@@ -131,8 +132,43 @@ def curve_summary(families: list[str], df: pd.DataFrame | None = None) -> dict:
             "n_missing": len(missing_points(families))}
 
 
-def equal_budget_pairs(df: pd.DataFrame) -> pd.DataFrame:
-    """Targets trained by both families: the gap with its uncertainty."""
+def correctness(records: list[dict], labels: np.ndarray, split: str = "private") -> np.ndarray | None:
+    """Seeds x images: whether each run got each image right (None without predictions)."""
+    rows = []
+    for record in records:
+        text = record.get("scores", {}).get(split, {}).get("predictions")
+        if text is None:
+            return None
+        predictions = decode_classes(text)
+        if predictions.shape != labels.shape:
+            raise ValueError(f"{record['run_id']}: {predictions.size} {split} predictions, "
+                             f"expected {labels.size} (one per image of the split)")
+        rows.append(predictions == labels)
+    return np.array(rows)
+
+
+def paired_se(a: np.ndarray, b: np.ndarray) -> float:
+    """Standard error of the accuracy gap of two models scored on the same images.
+
+    ``a`` and ``b`` are seeds x images correctness; each image's gap is the
+    difference of its seed-averaged correctness, so the images both get right
+    (or wrong) cancel out — the paired (McNemar-style) error.
+    """
+    per_image = a.mean(axis=0) - b.mean(axis=0)
+    return float(per_image.std(ddof=1) / math.sqrt(per_image.size))
+
+
+def equal_budget_pairs(df: pd.DataFrame, labels: dict[str, str] | None = None) -> pd.DataFrame:
+    """Targets trained by both families: the gap with its uncertainty.
+
+    The test-sampling part of the error is paired (same images, see
+    :func:`paired_se`) when every run recorded its predictions and ``labels``
+    (default: the recorded dataset summary's) are known; otherwise the two
+    binomial errors are added as if independent, which overstates it.
+    """
+    if labels is None:
+        labels = (dataset_summary() or {}).get("labels", {})
+    private_labels = decode_classes(labels["private"]) if "private" in labels else None
     table = points(df)
     mob = table[table.family == "mobilenet"].set_index("target")
     plain = table[table.family == "plain_cnn"].set_index("target")
@@ -141,14 +177,22 @@ def equal_budget_pairs(df: pd.DataFrame) -> pd.DataFrame:
     for t in targets:
         m, p = mob.loc[t], plain.loc[t]
         gap = m.private_mean - p.private_mean
+        test_se = math.sqrt(binomial_se(m.private_mean) ** 2 + binomial_se(p.private_mean) ** 2)
+        paired = False
+        if private_labels is not None:
+            right = [correctness(df[(df.family == f) & (df.target == t)].record.tolist(),
+                                 private_labels) for f in ("mobilenet", "plain_cnn")]
+            if all(r is not None for r in right):
+                test_se, paired = paired_se(*right), True
         # Every seed is scored on the same test images: averaging seeds does
-        # not shrink the binomial (test-sampling) error, only the seed spread.
-        se = math.sqrt(binomial_se(m.private_mean) ** 2 + binomial_se(p.private_mean) ** 2
+        # not shrink the test-sampling error, only the seed spread.
+        se = math.sqrt(test_se ** 2
                        + (m.private_std ** 2 / m.seeds if m.seeds > 1 else 0)
                        + (p.private_std ** 2 / p.seeds if p.seeds > 1 else 0))
         rows.append({"target": int(t), "mobilenet_params": int(m.params),
                      "plain_params": int(p.params), "mobilenet_private": m.private_mean,
                      "plain_private": p.private_mean, "gap": gap, "gap_se": se,
+                     "paired": paired,
                      "mobilenet_seeds": int(m.seeds), "plain_seeds": int(p.seeds),
                      "mobilenet_macs": int(m.macs), "plain_macs": int(p.macs)})
     return pd.DataFrame(rows)
@@ -168,13 +212,18 @@ def width_at_budget(target: int) -> dict:
 
 
 def record_dataset_summary(data, directory: Path | None = None) -> dict:
-    """Split sizes and class counts (numbers only, never images) for the book."""
+    """Split sizes, class counts and the evaluation labels (never images) for the book.
+
+    The labels of the splits models are scored on let the report compare two
+    models' recorded predictions image by image without the data.
+    """
     summary = {
         "source_sha256": data.sha256,
         "usages": list(USAGES),
         "splits": {name: {"n": len(split),
                           "class_counts": np.bincount(split.labels, minlength=7).tolist()}
                    for name, split in data.splits.items()},
+        "labels": {name: encode_classes(data[name].labels) for name in SCORED_SPLITS},
         "class_names_en": list(CLASS_NAMES_EN),
         "class_names_zh": list(CLASS_NAMES_ZH),
     }
@@ -360,16 +409,23 @@ def _gap_trend(first: pd.Series, last: pd.Series) -> tuple[str, str]:
 
 
 def q4_error_note(pairs: pd.DataFrame) -> dict[str, str]:
-    """What the smallest pair's standard error includes (the seed spread needs two seeds)."""
+    """What the smallest pair's standard error includes, in both languages."""
     if pairs.empty:
         return {"zh": "", "en": ""}
     first = pairs.sort_values("target").iloc[0]
+    if first.paired:
+        test_zh = "測試圖的抽樣誤差以逐張配對計算（兩個家族在同一組測試圖上評分）"
+        test_en = ("the test-sampling error computed image by image, paired (both families are "
+                   "scored on the same test images)")
+    else:
+        test_zh = "測試圖的二項誤差（當成兩個獨立的測量，偏保守）"
+        test_en = "the binomial test-sampling error (treated as two independent measurements, conservative)"
     if min(first.mobilenet_seeds, first.plain_seeds) > 1:
-        return {"zh": "合併了種子間的變異與測試圖的二項誤差",
-                "en": "combining the seed spread with the binomial error on the test images"}
-    return {"zh": "只含測試圖的二項誤差：此預算至少有一個家族只訓練了一個種子，種子間的變異尚未量到",
-            "en": "the binomial error on the test images only: at this budget at least one family "
-                  "has a single seed, so the seed spread is not measured yet"}
+        return {"zh": f"合併了種子間的變異與{test_zh}",
+                "en": f"combining the seed spread with {test_en}"}
+    return {"zh": f"只含{test_zh}：此預算至少有一個家族只訓練了一個種子，種子間的變異尚未量到",
+            "en": f"{test_en} only: at this budget at least one family has a single seed, so the "
+                  "seed spread is not measured yet"}
 
 
 def q4_verdict(pairs: pd.DataFrame) -> dict[str, str]:

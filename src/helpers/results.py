@@ -9,6 +9,8 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from .data import PROJECT_ROOT
 
 RESULTS_DIR = PROJECT_ROOT / "results"
@@ -58,3 +60,19 @@ def load_records(directory: Path | None = None) -> list[dict]:
         record.setdefault("run_id", path.stem)
         records.append(record)
     return records
+
+
+def encode_classes(classes: np.ndarray) -> str:
+    """Class indices 0-9 as a digit string: one character an image, compact in JSON."""
+    classes = np.asarray(classes, dtype=np.uint8)
+    if classes.size and classes.max() > 9:
+        raise ValueError(f"class index {int(classes.max())} does not fit one digit")
+    return (classes + ord("0")).tobytes().decode("ascii")
+
+
+def decode_classes(text: str) -> np.ndarray:
+    """The inverse of :func:`encode_classes`."""
+    digits = np.frombuffer(text.encode("ascii"), dtype=np.uint8) - ord("0")
+    if digits.size and digits.max() > 9:
+        raise ValueError("not a digit string of class indices")
+    return digits.astype(np.int64)
