@@ -58,6 +58,8 @@ def test_points_average_seeds(results):
 def test_equal_budget_pairs_gap_and_uncertainty(results):
     pairs = report.equal_budget_pairs(report.runs(results)).set_index("target")
     assert list(pairs.index) == [42167, 56135]
+    assert pairs.loc[56135, ["mobilenet_run", "plain_run"]].tolist() == [
+        "hw8_mobilenet-56135-s0", "plain_cnn-56135-s0"]  # the HW8 model is MobileNet's run
     assert pairs.loc[42167, "gap"] == pytest.approx(0.61 - 0.52)
     se = pairs.loc[56135, "gap_se"]
     expected = math.sqrt(report.binomial_se(0.63) ** 2 + report.binomial_se(0.55) ** 2)

@@ -189,7 +189,10 @@ def equal_budget_pairs(df: pd.DataFrame, labels: dict[str, str] | None = None) -
         se = math.sqrt(test_se ** 2
                        + (m.private_std ** 2 / m.seeds if m.seeds > 1 else 0)
                        + (p.private_std ** 2 / p.seeds if p.seeds > 1 else 0))
+        first_seed = {f: df[(df.family == f) & (df.target == t)].sort_values("seed").run_id.iloc[0]
+                      for f in ("mobilenet", "plain_cnn")}
         rows.append({"target": int(t), "mobilenet_params": int(m.params),
+                     "mobilenet_run": first_seed["mobilenet"], "plain_run": first_seed["plain_cnn"],
                      "plain_params": int(p.params), "mobilenet_private": m.private_mean,
                      "plain_private": p.private_mean, "gap": gap, "gap_se": se,
                      "paired": paired,
