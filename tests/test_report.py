@@ -223,3 +223,13 @@ def test_equal_budget_gap_error_is_paired_when_predictions_are_recorded(results)
     with pytest.raises(ValueError, match="1000 private predictions, expected 999"):
         report.equal_budget_pairs(report.runs(results),
                                   labels={"private": encode_classes(labels[:999])})
+
+
+def test_versus_reference_says_above_or_below_with_the_points():
+    below = report.versus_reference("HW8 MobileNet", 0.57802, 2, 0.61855)
+    assert below["en"] == ("Our HW8 MobileNet scores 0.57802 Private (mean of 2 seeds), 4.05 points "
+                           "below the reference report's 0.61855.")
+    assert "低 4.05 個百分點" in below["zh"]
+    above = report.versus_reference("HW3 CNN", 0.70, 1, 0.65310)
+    assert "4.69 points above" in above["en"] and "(mean of 1 seed)" in above["en"]
+    assert report.versus_reference("HW3 CNN", None, 0, 0.65310)["en"] == "Our HW3 CNN has no result yet."

@@ -393,6 +393,18 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
+def versus_reference(name: str, ours: float | None, seeds: int, reference: float) -> dict[str, str]:
+    """One sentence per language: our Private accuracy against the reference report's."""
+    if ours is None or (isinstance(ours, float) and math.isnan(ours)):
+        return {"zh": f"本研究的 {name} 尚未有訓練結果。", "en": f"Our {name} has no result yet."}
+    diff = (ours - reference) * 100
+    return {"zh": f"本研究的 {name} Private 準確率為 {ours:.5f}（{seeds} 個種子的平均），比參考報告的 "
+                  f"{reference:.5f} {'高' if diff > 0 else '低'} {abs(diff):.2f} 個百分點。",
+            "en": f"Our {name} scores {ours:.5f} Private (mean of {seeds} seed{'s' if seeds != 1 else ''}), "
+                  f"{abs(diff):.2f} points {'above' if diff > 0 else 'below'} the reference report's "
+                  f"{reference:.5f}."}
+
+
 def _gap_trend(first: pd.Series, last: pd.Series) -> tuple[str, str]:
     """How the MobileNet-minus-plain gap moves from the smallest to the largest shared budget."""
     span_zh = f"從 {int(first.target):,} 到 {int(last.target):,} 個參數，"
