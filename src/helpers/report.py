@@ -329,8 +329,8 @@ def recipe_variants(df: pd.DataFrame) -> pd.DataFrame:
 def recipe_verdict(variants: pd.DataFrame) -> dict[str, str]:
     """One sentence per language on what each recipe variant bought, from data only."""
     if variants.empty:
-        return {"zh": "尚未訓練任何配方變體（在 `sweep.yml` 中以 tag 標示）。",
-                "en": "No recipe variant has been trained yet (`sweep.yml` marks them with a tag)."}
+        return {"zh": "尚未訓練任何配方變體（在 sweep.yml 中以 tag 標示）。",
+                "en": "No recipe variant has been trained yet (sweep.yml marks them with a tag)."}
     zh, en = [], []
     for _, v in variants.iterrows():
         se = binomial_se(v.base_val, v.val_images) * 100
