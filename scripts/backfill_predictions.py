@@ -26,8 +26,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--results", type=Path, default=None)
     parser.add_argument("--data-path", default=None)
     args = parser.parse_args(argv)
-    updated = backfill_predictions(args.results or results_dir(), load_fer2013(args.data_path))
-    print(f"added predictions to {len(updated)} record(s): {', '.join(updated) or '—'}")
+    done = backfill_predictions(args.results or results_dir(), load_fer2013(args.data_path))
+    print(f"added predictions to {len(done['updated'])} record(s): "
+          f"{', '.join(done['updated']) or '—'}")
+    if done["skipped"]:
+        print(f"no weights kept, so no predictions for: {', '.join(done['skipped'])}")
     return 0
 
 

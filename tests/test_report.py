@@ -56,7 +56,7 @@ def test_points_average_seeds(results):
 
 
 def test_equal_budget_pairs_gap_and_uncertainty(results):
-    pairs = report.equal_budget_pairs(report.runs(results)).set_index("target")
+    pairs = report.equal_budget_pairs(report.runs(results), labels={}).set_index("target")
     assert list(pairs.index) == [42167, 56135]
     assert pairs.loc[56135, ["mobilenet_run", "plain_run"]].tolist() == [
         "hw8_mobilenet-56135-s0", "plain_cnn-56135-s0"]  # the HW8 model is MobileNet's run
@@ -81,7 +81,7 @@ def test_recipe_variants_pair_each_tagged_run_with_its_twin(results):
     add_variant(results, "hw8_mobilenet-56135-s0", "long", private=0.66, val=0.65)
     add_variant(results, "plain_cnn-56135-s0", "seed9", private=0.5, val=0.5, seed=9)  # no twin
     assert len(report.runs(results)) == 7  # variants stay off the curves
-    table = report.recipe_variants(report.runs(results, include_tagged=True))
+    table = report.recipe_variants(report.runs(results, include_tagged=True), labels={})
     assert table.variant_run.tolist() == ["hw8_mobilenet-56135-s0-long"]  # quick run left out too
     row = table.iloc[0]
     assert row.base_run == "hw8_mobilenet-56135-s0"
@@ -90,8 +90,10 @@ def test_recipe_variants_pair_each_tagged_run_with_its_twin(results):
     assert row.variant_max_epochs == 60 and row.variant_hours == pytest.approx(2.0)
     verdict = report.recipe_verdict(table)
     assert "+2.00 points" in verdict["en"] and "+3.00 points" in verdict["en"]
-    assert f"{report.binomial_se(0.63, 2871) * 100:.2f}" in verdict["en"]
-    assert "720.0× the (wall-clock) training time" in verdict["en"]
+    independent = math.hypot(report.binomial_se(0.65, 2871), report.binomial_se(0.63, 2871))
+    assert row.val_gain_se == pytest.approx(independent) and not row.paired
+    assert f"(standard error {independent * 100:.2f}; one seed each" in verdict["en"]
+    assert "trained 3 epochs (against 3)" in verdict["en"]
     assert row.changed == "epochs 30 → 60, patience 6 → 10"
     assert "epochs 30 → 60, patience 6 → 10" in verdict["en"]
     assert "+2.00 個百分點" in verdict["zh"]
@@ -143,18 +145,26 @@ def test_q4_trend_names_a_sign_change_and_a_steady_gap():
     def pairs(rows):
         return pd.DataFrame(rows, columns=["target", "gap", "gap_se"])
 
-    flip = report.q4_verdict(pairs([(42167, 0.02, 0.01), (1500000, -0.01, 0.01)]))
-    assert "changes sign, from +2.00 to -1.00" in flip["trend_en"] and "變號" in flip["trend_zh"]
-    steady = report.q4_verdict(pairs([(42167, 0.02, 0.01), (150000, 0.02, 0.01)]))
-    assert "stays at 2.00" in steady["trend_en"] and "維持" in steady["trend_zh"]
+    flip = report.q4_verdict(pairs([(42167, 0.03, 0.01), (1500000, -0.03, 0.01)]))
+    assert "changes sign, from +3.00 to -3.00" in flip["trend_en"] and "變號" in flip["trend_zh"]
+    steady = report.q4_verdict(pairs([(42167, 0.03, 0.01), (150000, 0.03, 0.01)]))
+    assert "stays at 3.00" in steady["trend_en"] and "維持" in steady["trend_zh"]
+    # A sign change inside the noise is no sign change, and all-noise is no trend.
+    fades = report.q4_verdict(pairs([(42167, 0.05, 0.01), (150000, -0.01, 0.01)]))
+    assert "shrinks from 5.00 to 1.00" in fades["trend_en"]
+    noise = report.q4_verdict(pairs([(42167, 0.01, 0.01), (56135, -0.015, 0.01)]))
+    assert "within two standard errors of zero at all 2 shared budgets" in noise["trend_en"]
+    assert "量不出差距" in noise["trend_zh"]
 
 
 def test_q4_error_note_says_when_the_seed_spread_is_missing(results):
-    pairs = report.equal_budget_pairs(report.runs(results))  # 42,167: 2 seeds each; 56,135: 1
+    pairs = report.equal_budget_pairs(report.runs(results), labels={})  # 42,167: 2 seeds each
     assert report.q4_error_note(pairs)["en"].startswith("combining the seed spread")
-    single = pairs[pairs.target == 56135]
-    assert "single seed" in report.q4_error_note(single)["en"]
-    assert "一個種子" in report.q4_error_note(single)["zh"]
+    single = pairs[pairs.target == 56135]  # one seed each
+    assert "each family has a single seed" in report.q4_error_note(single)["en"]
+    assert "兩個家族都只訓練了一個種子" in report.q4_error_note(single)["zh"]
+    mixed = single.assign(mobilenet_seeds=3)
+    assert "the error is still understated" in report.q4_error_note(mixed)["en"]
     assert report.q4_error_note(pairs.iloc[:0]) == {"zh": "", "en": ""}
 
 

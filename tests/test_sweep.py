@@ -46,12 +46,22 @@ def test_quick_papermill_run_records_everything(real_data_path, real_data, tmp_p
     for name in report.SCORED_SPLITS:
         del record["scores"][name]["predictions"]
     write_json_atomic(path, record)
-    assert training.backfill_predictions(tmp_path, real_data) == ["hw8_mobilenet-56135-s0-quick"]
+    assert training.backfill_predictions(tmp_path, real_data) == {
+        "updated": ["hw8_mobilenet-56135-s0-quick"], "skipped": []}
     again = json.loads(path.read_text())
     assert decode_classes(again["scores"]["private"]["predictions"]).tolist() == predictions.tolist()
     labels = report.dataset_summary(tmp_path)["labels"]["private"]
     assert decode_classes(labels).tolist() == real_data.private.labels.tolist()
-    assert training.backfill_predictions(tmp_path, real_data) == []  # nothing left to add
+    assert training.backfill_predictions(tmp_path, real_data) == {"updated": [], "skipped": []}
+
+    # Another data file, or a record without weights: refused or named, nothing written.
+    del again["scores"]["val"]["predictions"]
+    write_json_atomic(path, {**again, "data_sha256": "0" * 64})
+    with pytest.raises(ValueError, match="trained on another file"):
+        training.backfill_predictions(tmp_path, real_data)
+    write_json_atomic(path, {**again, "weights": None})
+    assert training.backfill_predictions(tmp_path, real_data)["skipped"] == [
+        "hw8_mobilenet-56135-s0-quick"]
 
 
 def test_sweep_reports_an_impossible_point_and_finishes_the_others(real_data_path, tmp_path):

@@ -16,12 +16,12 @@ def test_train_config_defaults_are_the_sweep_recipe():
 
 
 def test_a_hand_rerun_gets_the_sweeps_config_hash():
-    for point in sweep.load_points():
+    points = sweep.load_points()
+    assert any(p.config.tag for p in points), "sweep.yml has no tagged point to check"
+    for point in points:
         c = point.config
-        # What the notebook builds when papermill passes only the point's own overrides.
-        overrides = {k: v for k, v in c.settings().items()
-                     if k in sweep.recipe_settings() and v != sweep.recipe_settings()[k]}
-        again = sweep.config_for(c.family, c.target_params, c.seed, tag=c.tag, **overrides)
+        # What the notebook builds when papermill passes only the point's identity.
+        again = sweep.config_for(c.family, c.target_params, c.seed, tag=c.tag)
         assert again == c, point.run_id
         assert again.hash == c.hash
 
@@ -35,3 +35,18 @@ def test_config_for_fills_only_what_is_not_given(tmp_path):
     assert (config.target_params, config.seed, config.tag) == (8000, 1, "x")
     with pytest.raises(ValueError, match=r"unknown setting\(s\) \['epoch'\]"):
         sweep.config_for("mobilenet", 8000, sweep_file=sweep_file, epoch=3)
+
+
+def test_config_for_starts_from_the_listed_point_and_parses_command_line_strings(tmp_path):
+    sweep_file = tmp_path / "sweep.yml"
+    sweep_file.write_text("defaults: {epochs: 7, patience: 2}\npoints:\n"
+                          "  - {family: mobilenet, targets: [8000], seeds: [0],\n"
+                          "     settings: {epochs: 20, tag: long}}\n")
+    long = sweep.config_for("mobilenet", 8000, 0, sweep_file=sweep_file, tag="long")
+    assert (long.epochs, long.patience, long.run_id) == (20, 2, "mobilenet-8000-s0-long")
+    assert sweep.config_for("mobilenet", 8000, 0, sweep_file=sweep_file).epochs == 7
+    typed = sweep.config_for("mobilenet", 8000, sweep_file=sweep_file, limit="256",
+                             augment="False")
+    assert typed.limit == 256 and typed.augment is False
+    with pytest.raises(ValueError, match="expected a boolean"):
+        sweep.config_for("mobilenet", 8000, sweep_file=sweep_file, augment="maybe")

@@ -169,6 +169,7 @@ def equal_budget_pairs(df: pd.DataFrame, labels: dict[str, str] | None = None) -
     if labels is None:
         labels = (dataset_summary() or {}).get("labels", {})
     private_labels = decode_classes(labels["private"]) if "private" in labels else None
+    df = df[df.tag == ""]  # recipe variants are not points of the curves
     table = points(df)
     mob = table[table.family == "mobilenet"].set_index("target")
     plain = table[table.family == "plain_cnn"].set_index("target")
@@ -185,7 +186,9 @@ def equal_budget_pairs(df: pd.DataFrame, labels: dict[str, str] | None = None) -
             if all(r is not None for r in right):
                 test_se, paired = paired_se(*right), True
         # Every seed is scored on the same test images: averaging seeds does
-        # not shrink the test-sampling error, only the seed spread.
+        # not shrink the test-sampling error, only the seed spread.  The paired
+        # term already holds part of the seeds' disagreement, so adding the
+        # seed spread on top errs on the wide (conservative) side.
         se = math.sqrt(test_se ** 2
                        + (m.private_std ** 2 / m.seeds if m.seeds > 1 else 0)
                        + (p.private_std ** 2 / p.seeds if p.seeds > 1 else 0))
@@ -294,13 +297,19 @@ def pair_architecture(left: dict, right: dict) -> pd.DataFrame:
     })
 
 
-def recipe_variants(df: pd.DataFrame) -> pd.DataFrame:
+def recipe_variants(df: pd.DataFrame, labels: dict[str, str] | None = None) -> pd.DataFrame:
     """Each full-data tagged run (a recipe variant) beside its untagged twin.
 
     The twin is the sweep's run of the same model, budget and seed; ``val_gain``
     and ``private_gain`` are variant minus twin.  Choose recipes by ``val_gain``
-    only: the test splits are for reporting.
+    only: the test splits are for reporting.  ``val_gain_se`` is paired image by
+    image when both runs recorded predictions and the validation ``labels`` are
+    known (default: the recorded dataset summary's), else two independent
+    binomial errors; either way one seed each, so seed noise is not in it.
     """
+    if labels is None:
+        labels = (dataset_summary() or {}).get("labels", {})
+    val_labels = decode_classes(labels["val"]) if "val" in labels else None
     variants = df[df.tag != ""]
     base = df[df.tag == ""].set_index(["model", "target", "seed"])
     rows = []
@@ -312,13 +321,20 @@ def recipe_variants(df: pd.DataFrame) -> pd.DataFrame:
         before, after = b.record["settings"], v.record["settings"]
         changed = {k: (before.get(k), after.get(k)) for k in sorted(set(before) | set(after))
                    if before.get(k) != after.get(k)}
+        right = ([correctness([r], val_labels, "val") for r in (v.record, b.record)]
+                 if val_labels is not None else [None])
+        paired = all(r is not None for r in right)
+        n_val = int(b.record["scores"]["val"]["n"])
+        se = (paired_se(*right) if paired else
+              math.sqrt(binomial_se(v.val, n_val) ** 2 + binomial_se(b.val, n_val) ** 2))
         rows.append({"model": v.model, "params": int(v.params), "seed": int(v.seed),
                      "changed": ", ".join(f"{k} {a} → {c}" for k, (a, c) in changed.items()),
                      "base_run": b.run_id, "variant_run": v.run_id,
                      "base_max_epochs": b.max_epochs, "variant_max_epochs": v.max_epochs,
+                     "base_epochs_run": int(b.epochs), "variant_epochs_run": int(v.epochs),
                      "base_best_epoch": int(b.best_epoch), "variant_best_epoch": int(v.best_epoch),
-                     "val_images": int(b.record["scores"]["val"]["n"]),
                      "base_val": b.val, "variant_val": v.val, "val_gain": v.val - b.val,
+                     "val_gain_se": se, "paired": paired,
                      "base_private": b.private, "variant_private": v.private,
                      "private_gain": v.private - b.private,
                      "base_public": b.public, "variant_public": v.public,
@@ -333,15 +349,16 @@ def recipe_verdict(variants: pd.DataFrame) -> dict[str, str]:
                 "en": "No recipe variant has been trained yet (sweep.yml marks them with a tag)."}
     zh, en = [], []
     for _, v in variants.iterrows():
-        se = binomial_se(v.base_val, v.val_images) * 100
-        cost = v.variant_hours / v.base_hours if v.base_hours else float("nan")
-        zh.append(f"{v.model}（{v.params:,} 個參數），{v.changed}：驗證準確率變化 {v.val_gain * 100:+.2f} 個百分點"
-                  f"（單次測量的標準誤約 {se:.2f}），Private 變化 {v.private_gain * 100:+.2f} 個百分點，"
-                  f"訓練時間（牆上時間）為 {cost:.1f} 倍。")
-        en.append(f"{v.model} ({v.params:,} parameters) with {v.changed}: validation accuracy "
-                  f"{v.val_gain * 100:+.2f} points "
-                  f"(one measurement's standard error is about {se:.2f}), Private "
-                  f"{v.private_gain * 100:+.2f} points, for {cost:.1f}× the (wall-clock) training time.")
+        se = v.val_gain_se * 100
+        kind_zh, kind_en = ("逐張配對的", "paired ") if v.paired else ("", "")
+        zh.append(f"{v.model}（{v.params:,} 個參數），{v.changed}：訓練了 {v.variant_epochs_run} 個週期"
+                  f"（原本 {v.base_epochs_run} 個），驗證準確率變化 {v.val_gain * 100:+.2f} 個百分點"
+                  f"（{kind_zh}標準誤 {se:.2f}；各只有一個種子，種子間變異不在其中），"
+                  f"Private 變化 {v.private_gain * 100:+.2f} 個百分點。")
+        en.append(f"{v.model} ({v.params:,} parameters) with {v.changed}: trained "
+                  f"{v.variant_epochs_run} epochs (against {v.base_epochs_run}); validation accuracy "
+                  f"{v.val_gain * 100:+.2f} points ({kind_en}standard error {se:.2f}; one seed each, "
+                  f"so the seed noise is not in it), Private {v.private_gain * 100:+.2f} points.")
     return {"zh": " ".join(zh), "en": " ".join(en)}
 
 
@@ -405,12 +422,24 @@ def versus_reference(name: str, ours: float | None, seeds: int, reference: float
                   f"{reference:.5f}."}
 
 
-def _gap_trend(first: pd.Series, last: pd.Series) -> tuple[str, str]:
-    """How the MobileNet-minus-plain gap moves from the smallest to the largest shared budget."""
+def _significant(pair: pd.Series) -> bool:
+    return abs(pair.gap) > 2 * pair.gap_se
+
+
+def _gap_trend(ordered: pd.DataFrame) -> tuple[str, str]:
+    """How the MobileNet-minus-plain gap moves from the smallest to the largest shared budget.
+
+    A gap within two standard errors is noise: no trend or sign change is read into it.
+    """
+    first, last = ordered.iloc[0], ordered.iloc[-1]
     span_zh = f"從 {int(first.target):,} 到 {int(last.target):,} 個參數，"
     span_en = f"from {int(first.target):,} to {int(last.target):,} parameters "
+    if not any(_significant(p) for _, p in ordered.iterrows()):
+        return (f"{span_zh}所有 {len(ordered)} 個同預算配對的差距都在兩個標準誤之內，目前量不出差距。",
+                f"{span_en}the gap stays within two standard errors of zero at all "
+                f"{len(ordered)} shared budgets: no difference is measurable yet.")
     g1, g2 = first.gap * 100, last.gap * 100
-    if g1 * g2 < 0:
+    if g1 * g2 < 0 and _significant(first) and _significant(last):
         return (f"{span_zh}差距（MobileNet 減一般 CNN）由 {g1:+.2f} 變號為 {g2:+.2f} 個百分點。",
                 f"{span_en}the gap (MobileNet minus plain CNN) changes sign, from {g1:+.2f} "
                 f"to {g2:+.2f} percentage points.")
@@ -435,12 +464,18 @@ def q4_error_note(pairs: pd.DataFrame) -> dict[str, str]:
     else:
         test_zh = "測試圖的二項誤差（當成兩個獨立的測量，偏保守）"
         test_en = "the binomial test-sampling error (treated as two independent measurements, conservative)"
-    if min(first.mobilenet_seeds, first.plain_seeds) > 1:
+    several = int(first.mobilenet_seeds > 1) + int(first.plain_seeds > 1)
+    if several == 2:
         return {"zh": f"合併了種子間的變異與{test_zh}",
                 "en": f"combining the seed spread with {test_en}"}
-    return {"zh": f"只含{test_zh}：此預算至少有一個家族只訓練了一個種子，種子間的變異尚未量到",
-            "en": f"{test_en} only: at this budget at least one family has a single seed, so the "
-                  "seed spread is not measured yet"}
+    if several == 1:
+        return {"zh": f"合併了{test_zh}與只有一個家族量到的種子間變異：另一個家族只訓練了一個種子，"
+                      "所以標準誤仍偏低",
+                "en": f"combining {test_en} with the seed spread of the one family trained with "
+                      "several seeds; the other has a single seed, so the error is still understated"}
+    return {"zh": f"只含{test_zh}：此預算兩個家族都只訓練了一個種子，種子間的變異尚未量到",
+            "en": f"{test_en} only: at this budget each family has a single seed, so the seed "
+                  "spread is not measured yet"}
 
 
 def q4_verdict(pairs: pd.DataFrame) -> dict[str, str]:
@@ -456,7 +491,7 @@ def q4_verdict(pairs: pd.DataFrame) -> dict[str, str]:
                             "(the missing points are listed on the Introduction page)."}
     ordered = pairs.sort_values("target")
     first, last = ordered.iloc[0], ordered.iloc[-1]
-    if abs(first.gap) <= 2 * first.gap_se:
+    if not _significant(first):
         winner_zh, winner_en = "兩者差距不顯著（在兩個標準誤之內）", "neither family wins significantly (within two standard errors)"
     elif first.gap > 0:
         winner_zh, winner_en = "MobileNet 較好", "MobileNet wins"
@@ -467,7 +502,7 @@ def q4_verdict(pairs: pd.DataFrame) -> dict[str, str]:
         trend_en = ("only one equal-budget pair is recorded so far; larger budgets are needed to see "
                     "where the gap closes (the missing points are listed on the Introduction page).")
     else:
-        trend_zh, trend_en = _gap_trend(first, last)
+        trend_zh, trend_en = _gap_trend(ordered)
     return {"winner_zh": winner_zh, "winner_en": winner_en,
             "trend_zh": trend_zh, "trend_en": trend_en}
 

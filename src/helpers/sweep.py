@@ -28,7 +28,7 @@ from pathlib import Path
 import yaml
 
 from .data import PROJECT_ROOT
-from .results import results_dir
+from .results import results_dir, run_id
 from .training import TrainConfig
 
 SWEEP_FILE = PROJECT_ROOT / "sweep.yml"
@@ -52,24 +52,44 @@ def recipe_settings(path: Path = SWEEP_FILE) -> dict:
         return dict((yaml.safe_load(fh) or {}).get("defaults", {}))
 
 
-_SETTING_TYPES = {"epochs": int, "batch_size": int, "learning_rate": float, "augment": bool,
-                  "patience": int}
+def _as_bool(value) -> bool:
+    """A setting's truth value; strings from a command line mean what they say."""
+    if isinstance(value, str):
+        lowered = value.strip().lower()
+        if lowered not in ("true", "false", "1", "0", "yes", "no"):
+            raise ValueError(f"expected a boolean (true/false), got {value!r}")
+        return lowered in ("true", "1", "yes")
+    return bool(value)
+
+
+_SETTING_TYPES = {"epochs": int, "batch_size": int, "learning_rate": float, "augment": _as_bool,
+                  "patience": int, "limit": int, "tag": str}
 
 
 def config_for(family: str, target_params: int, seed: int = 0, *,
                sweep_file: Path = SWEEP_FILE, **settings) -> TrainConfig:
-    """A point's config: the sweep's shared recipe, overridden by any setting not None.
+    """A point's config: its settings in the sweep, overridden by any setting not None.
 
-    The training notebook builds its config here, so a point rerun by hand with
-    papermill gets the same settings (and config hash) as the sweep's run of it.
+    The base is the matching point of ``sweep.yml`` (same run id, so a tagged
+    recipe variant keeps its own settings), or the shared ``defaults`` for a
+    point the sweep does not list.  The training notebook builds its config
+    here, so a point rerun by hand with papermill gets the same settings (and
+    config hash) as the sweep's run of it.
     """
     chosen = {k: v for k, v in settings.items() if v is not None}
-    merged = {**recipe_settings(sweep_file), **chosen}
     known = set(TrainConfig.__dataclass_fields__) - {"extra", "family", "target_params", "seed"}
-    unknown = set(merged) - known
+    unknown = set(chosen) - known
     if unknown:
         raise ValueError(f"unknown setting(s) {sorted(unknown)}; expected some of {sorted(known)}")
-    typed = {k: _SETTING_TYPES[k](v) if k in _SETTING_TYPES else v for k, v in merged.items()}
+    rid = run_id(family, int(target_params), int(seed), str(chosen.get("tag", "")))
+    base = recipe_settings(sweep_file)
+    for point in load_points(sweep_file):
+        if point.run_id == rid:
+            base = {k: v for k, v in point.config.settings().items() if k in known}
+            break
+    merged = {**base, **chosen}
+    typed = {k: _SETTING_TYPES[k](v) if k in _SETTING_TYPES and v is not None else v
+             for k, v in merged.items()}
     return TrainConfig(family=family, target_params=int(target_params), seed=int(seed), **typed)
 
 

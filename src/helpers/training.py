@@ -234,24 +234,36 @@ def evaluate(model, split, batch_size: int = 512) -> dict:
     }
 
 
-def backfill_predictions(out_dir: Path, data: FER2013) -> list[str]:
+def backfill_predictions(out_dir: Path, data: FER2013) -> dict[str, list[str]]:
     """Add per-image predictions to records made before they were recorded.
 
-    Each record without them is re-scored from its saved weights; the new
-    confusion matrices must equal the recorded ones, or the record is left as it
-    was and named in the error.  Returns the run ids it updated.
+    Each record without them is re-scored from its saved weights; the data must
+    be the file the record was trained on (SHA-256), and the new confusion
+    matrices must equal the recorded ones, or nothing is written and the error
+    names the records.  Returns the run ids ``updated`` and those ``skipped``
+    (no weights kept: models over ``MAX_WEIGHTS_PARAMS``).
     """
     keras = import_keras()
     out_dir = Path(out_dir)
-    report.record_dataset_summary(data, out_dir)
-    updated, mismatched = [], []
+    todo, skipped, other_data = [], [], []
     for path in sorted(out_dir.glob("*.json")):
         record = json.loads(path.read_text(encoding="utf-8"))
         scores = record.get("scores")
         if not scores or all("predictions" in scores[s] for s in report.SCORED_SPLITS):
             continue
-        if not record.get("weights"):
-            continue  # a model over MAX_WEIGHTS_PARAMS: its weights were not kept
+        if record.get("data_sha256") != data.sha256:
+            other_data.append(record["run_id"])
+        elif not record.get("weights"):
+            skipped.append(record["run_id"])
+        else:
+            todo.append((path, record))
+    if other_data:
+        raise ValueError(f"{other_data} in {out_dir} were trained on another file than "
+                         f"{data.source} (SHA-256 differs); nothing was changed")
+    report.record_dataset_summary(data, out_dir)
+    updated, mismatched = [], []
+    for path, record in todo:
+        scores = record["scores"]
         model = keras.models.load_model(out_dir / record["weights"], compile=False)
         fresh = {name: evaluate(model, data[name]) for name in report.SCORED_SPLITS}
         if any(fresh[s]["confusion_matrix"] != scores[s]["confusion_matrix"]
@@ -265,7 +277,7 @@ def backfill_predictions(out_dir: Path, data: FER2013) -> list[str]:
     if mismatched:
         raise RuntimeError(f"re-scoring did not reproduce the recorded confusion matrices of "
                            f"{mismatched} in {out_dir}; those records were left unchanged")
-    return updated
+    return {"updated": updated, "skipped": skipped}
 
 
 def _device_name() -> str:
