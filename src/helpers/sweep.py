@@ -209,8 +209,13 @@ def run_sweep(points: list[Point], out_dir: Path, *, workers: int = DEFAULT_WORK
     if scheduler:
         client, cluster = Client(scheduler), None
     else:
-        cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
-                               dashboard_address=None, memory_limit=0)
+        import dask
+
+        # One task per worker at a time, so the next point is always the
+        # highest-priority one left (dask otherwise queues a second on each worker).
+        with dask.config.set({"distributed.scheduler.worker-saturation": 1.0}):
+            cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
+                                   dashboard_address=None, memory_limit=0)
         client = Client(cluster)
     try:
         # Higher priority first: points run in the order sweep.yml lists them.
