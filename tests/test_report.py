@@ -243,3 +243,12 @@ def test_versus_reference_says_above_or_below_with_the_points():
     above = report.versus_reference("HW3 CNN", 0.70, 1, 0.65310)
     assert "4.69 points above" in above["en"] and "(mean of 1 seed)" in above["en"]
     assert report.versus_reference("HW3 CNN", None, 0, 0.65310)["en"] == "Our HW3 CNN has no result yet."
+
+
+def test_points_table_shows_no_spread_for_a_single_seed(results):
+    html = report.points_display(report.points(report.runs(results), "mobilenet")).to_html()
+    rows = html.split("<tr>")[2:]  # after the header row
+    one_seed = next(r for r in rows if ">8,000<" in r)
+    two_seeds = next(r for r in rows if ">42,167<" in r)
+    assert one_seed.count("—") == 2  # Public and Private std
+    assert two_seeds.count("—") == 0

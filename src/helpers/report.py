@@ -262,7 +262,10 @@ def reference_points(family: str) -> dict:
 
 
 def points_display(table: pd.DataFrame):
-    """A readable, bilingual table of budget points."""
+    """A readable, bilingual table of budget points (a spread needs two seeds: else "—")."""
+    single = table.seeds < 2
+    table = table.assign(public_std=table.public_std.mask(single),
+                         private_std=table.private_std.mask(single))
     shown = table.rename(columns={
         "family": "家族 Family", "target": "目標 Target", "params": "參數 Params", "macs": "乘加 MACs",
         "seeds": "種子 Seeds", "public_mean": "Public 平均 mean", "public_std": "Public std",
@@ -271,7 +274,7 @@ def points_display(table: pd.DataFrame):
     return shown.style.format({
         "目標 Target": "{:,}", "參數 Params": "{:,}", "乘加 MACs": "{:,}",
         "Public 平均 mean": "{:.5f}", "Public std": "{:.5f}", "Private 平均 mean": "{:.5f}",
-        "Private std": "{:.5f}", "驗證 Val": "{:.5f}"}).hide(axis="index")
+        "Private std": "{:.5f}", "驗證 Val": "{:.5f}"}, na_rep="—").hide(axis="index")
 
 
 def pair_architecture(left: dict, right: dict) -> pd.DataFrame:
