@@ -34,6 +34,8 @@ from .training import TrainConfig
 SWEEP_FILE = PROJECT_ROOT / "sweep.yml"
 NOTEBOOK = PROJECT_ROOT / "book" / "runs" / "train.md"
 QUICK = {"epochs": 1, "limit": 256, "patience": 1, "tag": "quick"}
+# What sweep.yml may set per point: everything but a point's identity.
+SETTINGS = frozenset(TrainConfig.__dataclass_fields__) - {"extra", "family", "target_params", "seed"}
 DEFAULT_WORKERS, DEFAULT_THREADS = 2, 1  # measured faster than 1x2 here (see README)
 
 
@@ -77,15 +79,14 @@ def config_for(family: str, target_params: int, seed: int = 0, *,
     config hash) as the sweep's run of it.
     """
     chosen = {k: v for k, v in settings.items() if v is not None}
-    known = set(TrainConfig.__dataclass_fields__) - {"extra", "family", "target_params", "seed"}
-    unknown = set(chosen) - known
+    unknown = set(chosen) - SETTINGS
     if unknown:
-        raise ValueError(f"unknown setting(s) {sorted(unknown)}; expected some of {sorted(known)}")
+        raise ValueError(f"unknown setting(s) {sorted(unknown)}; expected some of {sorted(SETTINGS)}")
     rid = run_id(family, int(target_params), int(seed), str(chosen.get("tag", "")))
     base = recipe_settings(sweep_file)
     for point in load_points(sweep_file):
         if point.run_id == rid:
-            base = {k: v for k, v in point.config.settings().items() if k in known}
+            base = {k: v for k, v in point.config.settings().items() if k in SETTINGS}
             break
     merged = {**base, **chosen}
     typed = {k: _SETTING_TYPES[k](v) if k in _SETTING_TYPES and v is not None else v
@@ -98,7 +99,6 @@ def load_points(path: Path = SWEEP_FILE, quick: bool = False) -> list[Point]:
     with open(path, encoding="utf-8") as fh:
         spec = yaml.safe_load(fh) or {}
     defaults = spec.get("defaults", {})
-    known = set(TrainConfig.__dataclass_fields__) - {"extra", "family", "target_params", "seed"}
     points, seen = [], set()
     for i, entry in enumerate(spec.get("points", []), start=1):
         missing = {"family", "targets", "seeds"} - set(entry)
@@ -106,10 +106,10 @@ def load_points(path: Path = SWEEP_FILE, quick: bool = False) -> list[Point]:
             raise ValueError(f"{path}: point {i}: missing {sorted(missing)}; "
                              "expected family, targets and seeds")
         settings = {**defaults, **entry.get("settings", {})}
-        unknown = set(settings) - known
+        unknown = set(settings) - SETTINGS
         if unknown:
             raise ValueError(f"{path}: point {i}: unknown setting(s) {sorted(unknown)}; "
-                             f"expected some of {sorted(known)}")
+                             f"expected some of {sorted(SETTINGS)}")
         if quick:
             settings.update(QUICK)
         for target in entry["targets"]:
