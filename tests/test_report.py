@@ -98,6 +98,14 @@ def test_recipe_variants_pair_each_tagged_run_with_its_twin(results):
     assert "epochs 30 → 60, patience 6 → 10" in verdict["en"]
     assert "+2.00 個百分點" in verdict["zh"]
     assert report.recipe_verdict(table.iloc[:0])["en"].startswith("No recipe variant")
+    waiting = report.variants_without_twin(report.runs(results, include_tagged=True))
+    assert waiting == ["plain_cnn-56135-s0-seed9"]
+    alone = report.recipe_verdict(table.iloc[:0], waiting)
+    assert alone["en"] == ("plain_cnn-56135-s0-seed9 has been trained, but the untagged run to "
+                           "compare with has no result yet.")
+    assert "plain_cnn-56135-s0-seed9" in alone["zh"]
+    both = report.recipe_verdict(table, waiting)["en"]
+    assert "+2.00 points" in both and both.endswith("has no result yet.")
 
 
 def test_summary_table_lists_every_point_and_the_hours(results, capsys):

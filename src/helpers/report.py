@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 import os
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -345,9 +346,29 @@ def recipe_variants(df: pd.DataFrame, labels: dict[str, str] | None = None) -> p
     return pd.DataFrame(rows)
 
 
-def recipe_verdict(variants: pd.DataFrame) -> dict[str, str]:
-    """One sentence per language on what each recipe variant bought, from data only."""
+def variants_without_twin(df: pd.DataFrame) -> list[str]:
+    """Run ids of tagged runs whose untagged twin has no result, so nothing to compare yet."""
+    base = set(zip(df.loc[df.tag == "", "model"], df.loc[df.tag == "", "target"],
+                   df.loc[df.tag == "", "seed"]))
+    tagged = df[df.tag != ""]
+    return [r.run_id for r in tagged.itertuples() if (r.model, r.target, r.seed) not in base]
+
+
+def recipe_verdict(variants: pd.DataFrame, without_twin: Sequence[str] = ()) -> dict[str, str]:
+    """One sentence per language on what each recipe variant bought, from data only.
+
+    ``without_twin`` (from :func:`variants_without_twin`) names variants trained
+    before their twin, so the page does not claim that no variant was trained.
+    """
+    waiting_zh = waiting_en = ""
+    if without_twin:
+        names = ", ".join(without_twin)
+        waiting_zh = f"{names} 已訓練，但對照的原配方執行尚無結果，暫時無從比較。"
+        waiting_en = (f"{names} {'has' if len(without_twin) == 1 else 'have'} been trained, "
+                      "but the untagged run to compare with has no result yet.")
     if variants.empty:
+        if without_twin:
+            return {"zh": waiting_zh, "en": waiting_en}
         return {"zh": "尚未訓練任何配方變體（在 sweep.yml 中以 tag 標示）。",
                 "en": "No recipe variant has been trained yet (sweep.yml marks them with a tag)."}
     zh, en = [], []
@@ -362,7 +383,7 @@ def recipe_verdict(variants: pd.DataFrame) -> dict[str, str]:
                   f"{v.variant_epochs_run} epochs (against {v.base_epochs_run}); validation accuracy "
                   f"{v.val_gain * 100:+.2f} points ({kind_en}standard error {se:.2f}; one seed each, "
                   f"so the seed noise is not in it), Private {v.private_gain * 100:+.2f} points.")
-    return {"zh": " ".join(zh), "en": " ".join(en)}
+    return {"zh": " ".join(zh + [waiting_zh]).strip(), "en": " ".join(en + [waiting_en]).strip()}
 
 
 def training_hours(df: pd.DataFrame) -> dict[str, float]:

@@ -48,10 +48,14 @@ class Point:
         return self.config.run_id
 
 
+def _read_spec(path: Path) -> dict:
+    with open(path, encoding="utf-8") as fh:
+        return yaml.safe_load(fh) or {}
+
+
 def recipe_settings(path: Path = SWEEP_FILE) -> dict:
     """The settings every sweep point shares (``defaults`` in ``sweep.yml``)."""
-    with open(path, encoding="utf-8") as fh:
-        return dict((yaml.safe_load(fh) or {}).get("defaults", {}))
+    return dict(_read_spec(path).get("defaults", {}))
 
 
 def _as_bool(value) -> bool:
@@ -83,8 +87,9 @@ def config_for(family: str, target_params: int, seed: int = 0, *,
     if unknown:
         raise ValueError(f"unknown setting(s) {sorted(unknown)}; expected some of {sorted(SETTINGS)}")
     rid = run_id(family, int(target_params), int(seed), str(chosen.get("tag", "")))
-    base = recipe_settings(sweep_file)
-    for point in load_points(sweep_file):
+    spec = _read_spec(sweep_file)
+    base = dict(spec.get("defaults", {}))
+    for point in _expand(spec, sweep_file):
         if point.run_id == rid:
             base = {k: v for k, v in point.config.settings().items() if k in SETTINGS}
             break
@@ -96,8 +101,10 @@ def config_for(family: str, target_params: int, seed: int = 0, *,
 
 def load_points(path: Path = SWEEP_FILE, quick: bool = False) -> list[Point]:
     """Expand ``sweep.yml`` (families x targets x seeds, with settings) into points."""
-    with open(path, encoding="utf-8") as fh:
-        spec = yaml.safe_load(fh) or {}
+    return _expand(_read_spec(path), path, quick)
+
+
+def _expand(spec: dict, path: Path, quick: bool = False) -> list[Point]:
     defaults = spec.get("defaults", {})
     points, seen = [], set()
     for i, entry in enumerate(spec.get("points", []), start=1):
