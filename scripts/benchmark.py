@@ -5,8 +5,12 @@
    for ``hw3_cnn`` and ``hw8_mobilenet``.  Goal: ratio >= 0.95.
 2. The sweep on this machine with dask workers x threads of 1x2 against 2x1 for
    small models (two short points each).
+3. ``--precision``: training steps in ``mixed_bfloat16`` against float32 for the
+   same model, alternating batches of epochs in one process (which points
+   ``sweep.yml`` trains in bfloat16 follows from these ratios).
 
     python scripts/benchmark.py [--images 2048] [--repeats 2] [--skip-sweep]
+    python scripts/benchmark.py --precision [--budgets hw3_cnn:4746471 plain_cnn:20000 ...]
 """
 
 from __future__ import annotations
@@ -79,6 +83,34 @@ def sweep_layout_ratio(data_path: str | None) -> dict:
             "speedup_2x1_over_1x2": timings["1x2"] / timings["2x1"]}
 
 
+def precision_ratio(family: str, target_params: int, n_images: int, repeats: int) -> dict:
+    """bfloat16 speed-up on synthetic batches (the arithmetic, not the data, is timed)."""
+    import keras
+    import numpy as np
+
+    from helpers import models, training
+
+    width = models.for_budget(family, target_params).width
+    fitted = {}
+    for precision in ("float32", "mixed_bfloat16"):
+        model = training.build_with_precision(lambda: models.build(family, width), precision)
+        fitted[precision] = training.compile_model(model, n_images // 128, 1, 1e-3)
+    rng = np.random.default_rng(0)
+    images = rng.uniform(0, 255, (n_images, *models.INPUT_SHAPE)).astype("float32")
+    labels = rng.integers(0, 7, n_images)
+    for model in fitted.values():  # warm-up: graph tracing
+        model.fit(images[:256], labels[:256], batch_size=128, epochs=1, verbose=0)
+    seconds = dict.fromkeys(fitted, 0.0)
+    for _ in range(repeats):
+        for precision, model in fitted.items():
+            start = time.perf_counter()
+            model.fit(images, labels, batch_size=128, epochs=1, verbose=0)
+            seconds[precision] += time.perf_counter() - start
+    keras.backend.clear_session()
+    return {"family": family, "target": target_params,
+            "speedup": seconds["float32"] / seconds["mixed_bfloat16"]}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -87,7 +119,20 @@ def main() -> None:
     parser.add_argument("--skip-sweep", action="store_true")
     parser.add_argument("--families", nargs="+", default=["hw8_mobilenet", "hw3_cnn"])
     parser.add_argument("--data-path", default=None)
+    parser.add_argument("--precision", action="store_true",
+                        help="measure the bfloat16 speed-up instead (FAMILY:PARAMS in --budgets)")
+    parser.add_argument("--budgets", nargs="+",
+                        default=["hw8_mobilenet:56135", "plain_cnn:20000", "hw3_cnn:4746471",
+                                 "mobilenet:500000", "plain_cnn:500000"])
     args = parser.parse_args()
+
+    if args.precision:
+        for budget in args.budgets:
+            family, _, params = budget.partition(":")
+            r = precision_ratio(family, int(params), args.images // 4, args.repeats)
+            print(f"{family:14s} {r['target']:>9,}  mixed_bfloat16 is {r['speedup']:.2f}x "
+                  "the speed of float32", flush=True)
+        return
 
     from helpers.data import load_fer2013
 

@@ -67,3 +67,26 @@ def test_macs_of_a_conv_and_a_separable_layer_by_hand():
 
 def test_separable_model_needs_far_fewer_macs_than_plain_at_same_width():
     assert models.count_macs(models.plain_cnn(1.0)) > 5 * models.count_macs(models.mobilenet(1.0))
+
+
+def test_bfloat16_models_compute_in_bfloat16_but_classify_in_float32():
+    import keras
+
+    from helpers import training
+
+    model = training.build_with_precision(lambda: models.build("plain_cnn", 0.5), "mixed_bfloat16")
+    assert keras.mixed_precision.global_policy().name == "float32"  # restored
+    computes = {layer.dtype_policy.compute_dtype for layer in model.layers[1:-1]}
+    assert computes == {"bfloat16"}
+    assert model.get_layer("emotion").dtype_policy.name == "float32"
+    assert model.output.dtype == "float32"
+    same = models.build("plain_cnn", 0.5)
+    assert models.param_counts(model) == models.param_counts(same)
+
+    def broken():
+        raise RuntimeError("build failed")
+    with pytest.raises(RuntimeError):
+        training.build_with_precision(broken, "mixed_bfloat16")
+    assert keras.mixed_precision.global_policy().name == "float32"
+    with pytest.raises(ValueError, match="precision must be one of"):
+        training.build_with_precision(broken, "float16")

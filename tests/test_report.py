@@ -260,3 +260,16 @@ def test_points_table_shows_no_spread_for_a_single_seed(results):
     two_seeds = next(r for r in rows if ">42,167<" in r)
     assert one_seed.count("—") == 2  # Public and Private std
     assert two_seeds.count("—") == 0
+
+
+def test_a_precision_variant_names_the_float32_it_departs_from(results):
+    add_variant(results, "plain_cnn-56135-s0", "bf16", private=0.62, val=0.61, epochs=3)
+    path = results / "plain_cnn-56135-s0-bf16.json"
+    record = json.loads(path.read_text())
+    record["settings"]["precision"] = "mixed_bfloat16"
+    write_json_atomic(path, record)
+    table = report.recipe_variants(report.runs(results, include_tagged=True), labels={})
+    row = table.set_index("variant_run").loc["plain_cnn-56135-s0-bf16"]
+    assert "precision float32 → mixed_bfloat16" in row.changed
+    assert report.runs(results, include_tagged=True).set_index("run_id").loc[
+        "plain_cnn-56135-s0-bf16", "precision"] == "mixed_bfloat16"

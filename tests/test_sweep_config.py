@@ -50,3 +50,42 @@ def test_config_for_starts_from_the_listed_point_and_parses_command_line_strings
     assert typed.limit == 256 and typed.augment is False
     with pytest.raises(ValueError, match="expected a boolean"):
         sweep.config_for("mobilenet", 8000, sweep_file=sweep_file, augment="maybe")
+
+
+def test_committed_results_keep_their_config_hash():
+    """A new setting with a default must not turn every finished result stale."""
+    from helpers.results import load_records, results_dir
+
+    records = [r for r in load_records(results_dir()) if "config_hash" in r]
+    assert records, "no committed results to check"
+    for record in records:
+        config = TrainConfig(tag=record["tag"], **record["settings"])
+        assert config.hash == record["config_hash"], record["run_id"]
+
+
+def test_precision_is_checked_and_read_from_the_sweep(tmp_path):
+    with pytest.raises(ValueError, match="precision must be one of"):
+        TrainConfig(precision="float16")
+    sweep_file = tmp_path / "sweep.yml"
+    sweep_file.write_text("defaults: {epochs: 3}\npoints:\n"
+                          "  - {family: hw3_cnn, targets: [4746471], seeds: [0],\n"
+                          "     settings: {precision: mixed_bfloat16}}\n")
+    config = sweep.config_for("hw3_cnn", 4746471, 0, sweep_file=sweep_file)
+    assert config.precision == "mixed_bfloat16" and config.settings()["precision"] == "mixed_bfloat16"
+    assert "precision" not in sweep.config_for("plain_cnn", 20000, 0, sweep_file=sweep_file).settings()
+    with pytest.raises(ValueError, match="precision"):
+        sweep.config_for("plain_cnn", 20000, 0, sweep_file=sweep_file, precision="half")
+
+
+def test_own_settings_lists_only_what_departs_from_the_defaults(tmp_path):
+    sweep_file = tmp_path / "sweep.yml"
+    sweep_file.write_text("defaults: {epochs: 3, patience: 2}\npoints:\n"
+                          "  - {family: plain_cnn, targets: [20000], seeds: [0, 1]}\n"
+                          "  - {family: plain_cnn, targets: [20000], seeds: [0],\n"
+                          "     settings: {epochs: 6, tag: long}}\n"
+                          "  - {family: hw3_cnn, targets: [4746471], seeds: [0],\n"
+                          "     settings: {precision: mixed_bfloat16, patience: 2}}\n")
+    assert sweep.own_settings(sweep_file) == {
+        "plain_cnn-20000-s0-long": {"epochs": 6},
+        "hw3_cnn-4746471-s0": {"precision": "mixed_bfloat16"},
+    }

@@ -90,7 +90,7 @@ def hw3_cnn(name: str = "hw3_cnn") -> keras.Model:
         x = layers.BatchNormalization(name=f"dense{i}_bn")(x)
         x = layers.ReLU(name=f"dense{i}_relu")(x)
         x = layers.Dropout(DROPOUT, name=f"dense{i}_dropout")(x)
-    outputs = layers.Dense(NUM_CLASSES, activation="softmax", name="emotion")(x)
+    outputs = layers.Dense(NUM_CLASSES, activation="softmax", name="emotion", dtype="float32")(x)
     return keras.Model(inputs, outputs, name=name)
 
 
@@ -113,7 +113,7 @@ def _hw8_topology(width: float, separable: bool, head_units: int,
     x = layers.BatchNormalization(name="head_bn")(x)
     x = layers.ReLU(name="head_relu")(x)
     x = layers.Dropout(DROPOUT, name="head_dropout")(x)
-    outputs = layers.Dense(NUM_CLASSES, activation="softmax", name="emotion")(x)
+    outputs = layers.Dense(NUM_CLASSES, activation="softmax", name="emotion", dtype="float32")(x)
     return keras.Model(inputs, outputs, name=name)
 
 

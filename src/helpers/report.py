@@ -55,11 +55,12 @@ def runs(directory: Path | None = None, include_tagged: bool = False) -> pd.Data
             "best_epoch": r["best_epoch"], "train_seconds": r["train_seconds"],
             "images_per_second": r["images_per_second"], "device": r["device"],
             "tag": r.get("tag") or "", "max_epochs": r["settings"].get("epochs"),
-            "limit": r["settings"].get("limit"), "record": r,
+            "limit": r["settings"].get("limit"),
+            "precision": r["settings"].get("precision", "float32"), "record": r,
         })
     columns = ["run_id", "family", "model", "target", "seed", "width", "params", "non_trainable", "macs",
                "val", "public", "private", "epochs", "best_epoch", "train_seconds",
-               "images_per_second", "device", "tag", "max_epochs", "limit", "record"]
+               "images_per_second", "device", "tag", "max_epochs", "limit", "precision", "record"]
     return pd.DataFrame(rows, columns=columns)
 
 
@@ -322,7 +323,8 @@ def recipe_variants(df: pd.DataFrame, labels: dict[str, str] | None = None) -> p
         if key not in base.index:
             continue
         b = base.loc[[key]].iloc[0]
-        before, after = b.record["settings"], v.record["settings"]
+        # Settings at their default are left out of a record (precision): fill them in.
+        before, after = ({"precision": "float32", **r.record["settings"]} for r in (b, v))
         changed = {k: (before.get(k), after.get(k)) for k in sorted(set(before) | set(after))
                    if before.get(k) != after.get(k)}
         right = ([correctness([r], val_labels, "val") for r in (v.record, b.record)]

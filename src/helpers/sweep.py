@@ -69,7 +69,7 @@ def _as_bool(value) -> bool:
 
 
 _SETTING_TYPES = {"epochs": int, "batch_size": int, "learning_rate": float, "augment": _as_bool,
-                  "patience": int, "limit": int, "tag": str}
+                  "patience": int, "limit": int, "tag": str, "precision": str}
 
 
 def config_for(family: str, target_params: int, seed: int = 0, *,
@@ -128,6 +128,18 @@ def _expand(spec: dict, path: Path, quick: bool = False) -> list[Point]:
                 seen.add(config.run_id)
                 points.append(Point(config))
     return points
+
+
+def own_settings(path: Path = SWEEP_FILE) -> dict[str, dict]:
+    """Each point that departs from the shared ``defaults``: run id -> its own settings."""
+    defaults = {**TrainConfig().settings(), **recipe_settings(path)}
+    table = {}
+    for point in load_points(path):
+        changed = {k: v for k, v in point.config.settings().items()
+                   if k in SETTINGS and v != defaults.get(k)}
+        if changed:
+            table[point.run_id] = changed
+    return table
 
 
 def is_done(point: Point, out_dir: Path) -> bool:
