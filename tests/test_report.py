@@ -273,3 +273,16 @@ def test_a_precision_variant_names_the_float32_it_departs_from(results):
     assert "precision float32 → mixed_bfloat16" in row.changed
     assert report.runs(results, include_tagged=True).set_index("run_id").loc[
         "plain_cnn-56135-s0-bf16", "precision"] == "mixed_bfloat16"
+
+
+def test_precision_note_names_only_the_models_trained_in_bfloat16(results):
+    df = report.runs(results)
+    names = {"hw3_cnn": "HW3 CNN", "hw8_mobilenet": "HW8 MobileNet"}
+    assert report.precision_note(df, names) == {"zh": "", "en": ""}
+    df.loc[df.model == "hw8_mobilenet", "precision"] = "mixed_bfloat16"
+    note = report.precision_note(df, names)
+    assert note["en"].startswith("The HW8 MobileNet was trained with bfloat16")
+    assert "HW3" not in note["en"] and note["zh"].startswith("HW8 MobileNet 以 bfloat16")
+    df["precision"] = "mixed_bfloat16"  # no HW3 run in the fixture: it is not named
+    assert report.precision_note(df, {**names, "hw3_cnn": "HW3 CNN"})["en"].startswith(
+        "The HW8 MobileNet was")

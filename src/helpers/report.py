@@ -348,6 +348,19 @@ def recipe_variants(df: pd.DataFrame, labels: dict[str, str] | None = None) -> p
     return pd.DataFrame(rows)
 
 
+def precision_note(df: pd.DataFrame, names: dict[str, str]) -> dict[str, str]:
+    """Which of these models (family -> display name) were trained in bfloat16, if any."""
+    mixed = [names[m] for m in names if (df[df.model == m].precision != "float32").any()]
+    if not mixed:
+        return {"zh": "", "en": ""}
+    listed = "、".join(mixed), " and ".join(mixed)
+    return {"zh": f"{listed[0]} 以 bfloat16 運算、float32 權重訓練（在這台 CPU 上快得多）；"
+                  "「重現」頁的配方檢查量測這對準確率的影響。",
+            "en": f"The {listed[1]} {'was' if len(mixed) == 1 else 'were'} trained with bfloat16 "
+                  "arithmetic and float32 weights, which is much faster on this CPU; the recipe "
+                  "check on the Reproduce page measures what it changes in accuracy."}
+
+
 def variants_without_twin(df: pd.DataFrame) -> list[str]:
     """Run ids of tagged runs whose untagged twin has no result, so nothing to compare yet."""
     base = set(zip(df.loc[df.tag == "", "model"], df.loc[df.tag == "", "target"],
