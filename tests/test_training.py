@@ -86,3 +86,16 @@ def test_history_skips_cut_rows_and_keeps_the_last_of_a_repeated_epoch(tmp_path)
     history = training.read_history(path)
     assert history["epoch"] == [0.0, 1.0]
     assert history["val_accuracy"] == [0.2, 0.45]
+
+
+def test_large_weights_stay_local_and_small_ones_are_kept_for_commit(real_data, tmp_path,
+                                                                      monkeypatch):
+    config = training.TrainConfig(family="plain_cnn", target_params=20000, epochs=1, limit=128,
+                                  patience=1, tag="t")
+    small, _ = training.train(config, data=real_data, out_dir=tmp_path / "small")
+    assert (tmp_path / "small" / small["weights"]).is_file() and "local_weights" not in small
+    monkeypatch.setattr(training, "MAX_WEIGHTS_PARAMS", 1000)
+    large, _ = training.train(config, data=real_data, out_dir=tmp_path / "large")
+    assert "weights" not in large
+    assert large["local_weights"] == "local_weights/plain_cnn-20000-s0-t.keras"
+    assert (tmp_path / "large" / large["local_weights"]).is_file()

@@ -478,13 +478,15 @@ def train(config: TrainConfig, data: FER2013 | None = None, out_dir: Path | None
     record["public_accuracy"] = record["scores"]["public"]["accuracy"]
     record["private_accuracy"] = record["scores"]["private"]["accuracy"]
 
-    if counts.total <= MAX_WEIGHTS_PARAMS:
-        weights = out_dir / "weights" / f"{config.run_id}.keras"
-        weights.parent.mkdir(parents=True, exist_ok=True)
-        tmp = weights.with_name(f".{weights.stem}.tmp.keras")
-        model.save(tmp)
-        os.replace(tmp, weights)
-        record["weights"] = str(weights.relative_to(out_dir))
+    # Small weights are committed with the record; large ones stay on this
+    # machine (git-ignored), still there for a teacher or a re-score.
+    kept = "weights" if counts.total <= MAX_WEIGHTS_PARAMS else "local_weights"
+    weights = out_dir / kept / f"{config.run_id}.keras"
+    weights.parent.mkdir(parents=True, exist_ok=True)
+    tmp = weights.with_name(f".{weights.stem}.tmp.keras")
+    model.save(tmp)
+    os.replace(tmp, weights)
+    record[kept] = str(weights.relative_to(out_dir))
     write_json_atomic(out_dir / f"{config.run_id}.json", record)
     shutil.rmtree(work, ignore_errors=True)
     return record, model
