@@ -69,7 +69,7 @@ def _as_bool(value) -> bool:
 
 
 _SETTING_TYPES = {"epochs": int, "batch_size": int, "learning_rate": float, "augment": _as_bool,
-                  "patience": int, "limit": int, "tag": str, "precision": str}
+                  "patience": int, "limit": int, "tag": str, "precision": str, "teacher": str}
 
 
 def config_for(family: str, target_params: int, seed: int = 0, *,
@@ -174,6 +174,7 @@ def run_point(point: Point, out_dir: str, data_path: str | None = None,
         "family": c.family, "target_params": c.target_params, "seed": c.seed,
         "epochs": c.epochs, "batch_size": c.batch_size, "learning_rate": c.learning_rate,
         "augment": c.augment, "patience": c.patience, "limit": c.limit, "tag": c.tag,
+        "precision": c.precision, "teacher": c.teacher,
         "data_path": data_path, "out_dir": str(out), "threads": threads,
     }
     start = time.perf_counter()

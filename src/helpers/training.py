@@ -33,7 +33,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import models, report
+from . import distill, models, report
 from ._quiet import import_keras
 from .data import CLASS_NAMES_EN, FER2013, load_fer2013
 from .results import config_hash, encode_classes, results_dir, run_id, write_json_atomic
@@ -56,6 +56,7 @@ RECIPE_ZH = """\
 
 MAX_WEIGHTS_PARAMS = 1_000_000
 PRECISIONS = ("float32", "mixed_bfloat16")
+LATER_SETTINGS = {"precision": "float32", "teacher": ""}
 WEIGHT_DECAY = 1e-4
 WARMUP_EPOCHS = 2
 
@@ -77,6 +78,9 @@ class TrainConfig:
     # on this CPU (AVX512-BF16) for the HW3 CNN and the largest MobileNets,
     # slower for the small models (scripts/benchmark.py --precision).
     precision: str = "float32"
+    # The run id of a trained model whose soft labels this one also learns
+    # from (knowledge distillation, see helpers.distill); "" for none.
+    teacher: str = ""
     extra: dict = field(default_factory=dict)
 
     def __post_init__(self):
@@ -91,8 +95,11 @@ class TrainConfig:
         """What defines the run (hashed to decide whether a result is current)."""
         d = asdict(self)
         d.pop("tag")
-        if d["precision"] == "float32":
-            d.pop("precision")  # the default: runs from before the setting keep their hash
+        # Settings added after the first results are left out at their default,
+        # so the runs recorded before them keep their hash.
+        for name, default in LATER_SETTINGS.items():
+            if d[name] == default:
+                d.pop(name)
         return d
 
     @property
@@ -162,7 +169,8 @@ def build_with_precision(build, precision: str = "float32"):
         keras.mixed_precision.set_global_policy(before)
 
 
-def compile_model(model, steps_per_epoch: int, epochs: int, learning_rate: float):
+def compile_model(model, steps_per_epoch: int, epochs: int, learning_rate: float,
+                  loss="sparse_categorical_crossentropy", metrics=("accuracy",)):
     import keras
     warmup = min(WARMUP_EPOCHS, max(epochs - 1, 0)) * steps_per_epoch
     schedule = keras.optimizers.schedules.CosineDecay(
@@ -173,8 +181,8 @@ def compile_model(model, steps_per_epoch: int, epochs: int, learning_rate: float
     )
     model.compile(
         optimizer=keras.optimizers.AdamW(schedule, weight_decay=WEIGHT_DECAY),
-        loss="sparse_categorical_crossentropy",
-        metrics=["accuracy"],
+        loss=loss,
+        metrics=list(metrics),
     )
     return model
 
@@ -402,9 +410,17 @@ def train(config: TrainConfig, data: FER2013 | None = None, out_dir: Path | None
                                         train_split.labels[: config.limit])
     steps = int(np.ceil(len(train_split) / config.batch_size))
 
+    train_targets, val_targets = train_split.labels, data.val.labels
+    loss, metrics = "sparse_categorical_crossentropy", ("accuracy",)
+    if config.teacher:
+        soft = distill.teacher_probabilities(config.teacher, data, out_dir)
+        train_targets = distill.pack_targets(train_split.labels, soft["train"][:len(train_split)])
+        val_targets = distill.pack_targets(data.val.labels, soft["val"])
+        loss, metrics = distill.distillation_loss(), (distill.accuracy,)
+
     chosen = models.for_budget(config.family, int(config.target_params))
     model = compile_model(build_with_precision(chosen.build, config.precision), steps,
-                          config.epochs, config.learning_rate)
+                          config.epochs, config.learning_rate, loss=loss, metrics=metrics)
 
     history_csv = work / "history.csv"
     best_path = work / "best.weights.h5"
@@ -421,9 +437,9 @@ def train(config: TrainConfig, data: FER2013 | None = None, out_dir: Path | None
         epoch_logger(work / "timing.json"),
         keras.callbacks.BackupAndRestore(str(work / "backup"), delete_checkpoint=False),
     ]
-    train_ds = make_dataset(train_split.images, train_split.labels, config.batch_size,
+    train_ds = make_dataset(train_split.images, train_targets, config.batch_size,
                             training=True, augment=config.augment, seed=config.seed)
-    val_ds = make_dataset(data.val.images, data.val.labels, 512, training=False)
+    val_ds = make_dataset(data.val.images, val_targets, 512, training=False)
 
     epochs_before = len(past.get("epoch", []))
     start = time.perf_counter()
@@ -460,7 +476,10 @@ def train(config: TrainConfig, data: FER2013 | None = None, out_dir: Path | None
                    "schedule": f"linear warm-up {WARMUP_EPOCHS} epochs, cosine decay",
                    "augmentation": "flip, shift ±10%, rotate ±10°, zoom ±10%" if config.augment
                    else "none",
-                   "early_stopping": f"val_accuracy, patience {config.patience}"},
+                   "early_stopping": f"val_accuracy, patience {config.patience}",
+                   **({"distillation": f"teacher {config.teacher}, alpha {distill.ALPHA}, "
+                                       f"temperature {distill.TEMPERATURE}"}
+                      if config.teacher else {})},
         "train_images": len(train_split),
         "epochs_run": epochs_run,
         "best_epoch": best_epoch,

@@ -1,0 +1,64 @@
+"""Knowledge distillation: the loss, the packed targets and the teacher cache."""
+
+import json
+
+import numpy as np
+import pytest
+
+from helpers import distill, training
+
+
+def test_distillation_loss_is_cross_entropy_plus_scaled_kl():
+    import keras
+
+    student = np.array([[0.7, 0.2, 0.1, 0, 0, 0, 0], [0.1, 0.1, 0.8, 0, 0, 0, 0]], "float32") + 1e-3
+    student /= student.sum(axis=1, keepdims=True)
+    teacher = np.full((2, 7), 1 / 7, "float32")
+    targets = distill.pack_targets(np.array([0, 2]), teacher)
+    ce = keras.losses.sparse_categorical_crossentropy(np.array([0, 2]), student).numpy()
+    hard_only = distill.distillation_loss(alpha=1.0)(targets, student).numpy()
+    assert hard_only == pytest.approx(ce, rel=1e-5)
+
+    t = 4.0
+    s_t = student ** (1 / t) / (student ** (1 / t)).sum(axis=1, keepdims=True)
+    kl = (teacher * (np.log(teacher) - np.log(s_t))).sum(axis=1)
+    mixed = distill.distillation_loss(alpha=0.25, temperature=t)(targets, student).numpy()
+    assert mixed == pytest.approx(0.25 * ce + 0.75 * t ** 2 * kl, rel=1e-4)
+    same = distill.pack_targets(np.array([0, 2]), student)
+    assert distill.distillation_loss(alpha=0.0)(same, student).numpy() == pytest.approx(0, abs=1e-5)
+    assert distill.accuracy(targets, student).numpy().tolist() == [1.0, 1.0]
+    with pytest.raises(ValueError, match="2 labels but 1 soft labels"):
+        distill.pack_targets(np.array([0, 2]), teacher[:1])
+
+
+@pytest.mark.slow
+def test_a_student_learns_from_its_teachers_cached_soft_labels(real_data, tmp_path):
+    with pytest.raises(FileNotFoundError, match="train it first"):
+        distill.teacher_probabilities("plain_cnn-20000-s0-teacher", real_data, tmp_path)
+    small = dict(family="plain_cnn", target_params=20000, epochs=1, limit=128, patience=1)
+    teacher, _ = training.train(training.TrainConfig(**small, tag="teacher"),
+                                data=real_data, out_dir=tmp_path)
+    student_config = training.TrainConfig(**small, seed=1, tag="student",
+                                          teacher=teacher["run_id"])
+    assert student_config.settings()["teacher"] == "plain_cnn-20000-s0-teacher"
+    student, _ = training.train(student_config, data=real_data, out_dir=tmp_path)
+    assert student["recipe"]["distillation"].startswith("teacher plain_cnn-20000-s0-teacher")
+    assert set(student["history"]) >= {"accuracy", "val_accuracy", "loss"}
+    assert 0 <= student["val_accuracy"] <= 1
+
+    cache = tmp_path / "teachers" / "plain_cnn-20000-s0-teacher.npz"
+    with np.load(cache) as stored:
+        assert stored["train"].shape == (len(real_data.train), 7)
+        assert stored["val"].shape == (len(real_data.val), 7)
+        assert np.allclose(stored["train"].astype("float32").sum(axis=1), 1, atol=1e-2)
+    # The cache serves a machine without the teacher's weights...
+    (tmp_path / teacher["weights"]).unlink()
+    again = distill.teacher_probabilities(teacher["run_id"], real_data, tmp_path)
+    assert again["val"].shape == (len(real_data.val), 7)
+    # ...but not a retrained teacher (another config hash): then it needs the weights.
+    record_path = tmp_path / f"{teacher['run_id']}.json"
+    record = json.loads(record_path.read_text())
+    record["config_hash"] = "0" * len(record["config_hash"])
+    record_path.write_text(json.dumps(record))
+    with pytest.raises(FileNotFoundError, match="are not on this machine"):
+        distill.teacher_probabilities(teacher["run_id"], real_data, tmp_path)
