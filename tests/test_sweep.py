@@ -119,3 +119,53 @@ def test_project_sweep_file_has_the_required_points():
 def test_dry_run_lists_points(capsys, tmp_path):
     assert sweep.main(["--dry-run", "--only", "hw3_cnn-*", "--out-dir", str(tmp_path)]) == 0
     assert "todo  hw3_cnn-4746471-s0" in capsys.readouterr().out
+
+
+EVENTS: list = []  # what fake_run_point saw, in order (in-process dask workers)
+
+
+def fake_run_point(point, out_dir, data_path=None, threads=None, after=None):
+    import time
+
+    EVENTS.append(("start", point.run_id, after and after["run_id"]))
+    if point.config.tag == "teacher":
+        time.sleep(1.0)
+    EVENTS.append(("end", point.run_id, None))
+    return {"run_id": point.run_id, "status": "done"}
+
+
+def test_a_student_waits_for_its_teacher_and_fails_with_it(monkeypatch, tmp_path):
+    from dask.distributed import LocalCluster
+
+    EVENTS.clear()
+    events = EVENTS
+    monkeypatch.setattr(sweep, "run_point", fake_run_point)
+    small = dict(family="plain_cnn", target_params=20000, epochs=1)
+    teacher = TrainConfig(**small, tag="teacher")
+    points = [sweep.Point(teacher),
+              sweep.Point(TrainConfig(**small, seed=1, tag="student", teacher=teacher.run_id))]
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=False,
+                      dashboard_address=None) as cluster:
+        summary = sweep.run_sweep(points, tmp_path, scheduler=cluster.scheduler_address)
+    assert [r["status"] for r in summary] == ["done", "done"]
+    order = [(kind, rid) for kind, rid, _ in events]
+    assert order.index(("end", teacher.run_id)) < order.index(("start", points[1].run_id))
+    assert ("start", points[1].run_id, teacher.run_id) in events
+
+    # The real run_point refuses to train a student whose teacher failed.
+    monkeypatch.undo()
+    failed = sweep.run_point(points[1], str(tmp_path),
+                             after={"run_id": teacher.run_id, "status": "failed", "error": "boom"})
+    assert failed["status"] == "failed"
+    assert failed["error"] == f"its teacher {teacher.run_id} did not finish: boom"
+
+
+def test_a_teacher_must_be_listed_before_its_students(tmp_path):
+    sweep_file = tmp_path / "sweep.yml"
+    sweep_file.write_text("points:\n"
+                          "  - {family: plain_cnn, targets: [20000], seeds: [1],\n"
+                          "     settings: {teacher: plain_cnn-20000-s0}}\n"
+                          "  - {family: plain_cnn, targets: [20000], seeds: [0]}\n")
+    with pytest.raises(ValueError, match="plain_cnn-20000-s1 learns from plain_cnn-20000-s0, "
+                                         "which is listed after it"):
+        sweep.load_points(sweep_file)

@@ -127,6 +127,12 @@ def _expand(spec: dict, path: Path, quick: bool = False) -> list[Point]:
                     continue
                 seen.add(config.run_id)
                 points.append(Point(config))
+    listed = [p.run_id for p in points]
+    for k, p in enumerate(points):
+        teacher = p.config.teacher
+        if teacher and teacher in listed and listed.index(teacher) > k:
+            raise ValueError(f"{path}: {p.run_id} learns from {teacher}, which is listed after "
+                             "it; list a teacher before its students")
     return points
 
 
@@ -154,15 +160,22 @@ def is_done(point: Point, out_dir: Path) -> bool:
 
 
 def run_point(point: Point, out_dir: str, data_path: str | None = None,
-              threads: int | None = None) -> dict:
+              threads: int | None = None, after: dict | None = None) -> dict:
     """Execute the training notebook for one point; never raises.
 
     The executed notebook lands in ``results/notebooks/<run-id>.ipynb`` only on
     success (written beside it and renamed); a failure leaves it in
-    ``results/failed/<run-id>.ipynb`` and returns its path.
+    ``results/failed/<run-id>.ipynb`` and returns its path.  ``after`` is the
+    summary of the point's teacher when the same sweep trains it (dask passes
+    it once that run is over); a failed teacher fails the student unrun.
     """
     import jupytext
     import papermill
+
+    if after is not None and after.get("status") != "done":
+        return {"run_id": point.run_id, "status": "failed", "notebook": "", "seconds": 0.0,
+                "error": f"its teacher {after.get('run_id')} did not finish: "
+                         f"{after.get('error', after.get('status'))}"}
 
     out = Path(out_dir)
     final = out / "notebooks" / f"{point.run_id}.ipynb"
@@ -239,9 +252,13 @@ def run_sweep(points: list[Point], out_dir: Path, *, workers: int = DEFAULT_WORK
         client = Client(cluster)
     try:
         # Higher priority first: points run in the order sweep.yml lists them.
-        futures = [client.submit(run_point, p, str(out_dir), data_path, threads,
-                                 key=f"train-{p.run_id}", pure=False, priority=len(todo) - i)
-                   for i, p in enumerate(todo)]
+        # A student waits for its teacher's run (load_points lists teachers first).
+        by_run_id: dict = {}
+        for i, p in enumerate(todo):
+            by_run_id[p.run_id] = client.submit(
+                run_point, p, str(out_dir), data_path, threads, by_run_id.get(p.config.teacher),
+                key=f"train-{p.run_id}", pure=False, priority=len(todo) - i)
+        futures = list(by_run_id.values())
         for future in tqdm(as_completed(futures), total=len(futures), desc="sweep", unit="point"):
             result = future.result()
             summary.append(result)
