@@ -267,10 +267,12 @@ def test_a_precision_variant_names_the_float32_it_departs_from(results):
     path = results / "plain_cnn-56135-s0-bf16.json"
     record = json.loads(path.read_text())
     record["settings"]["precision"] = "mixed_bfloat16"
+    record["settings"]["teacher"] = "hw3_cnn-4746471-s0"
     write_json_atomic(path, record)
     table = report.recipe_variants(report.runs(results, include_tagged=True), labels={})
     row = table.set_index("variant_run").loc["plain_cnn-56135-s0-bf16"]
     assert "precision float32 → mixed_bfloat16" in row.changed
+    assert "teacher none → hw3_cnn-4746471-s0" in row.changed
     assert report.runs(results, include_tagged=True).set_index("run_id").loc[
         "plain_cnn-56135-s0-bf16", "precision"] == "mixed_bfloat16"
 

@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from .data import CLASS_NAMES_EN, CLASS_NAMES_ZH, USAGES
-from .results import decode_classes, encode_classes, load_records, results_dir, write_json_atomic
+from .results import LATER_SETTINGS, decode_classes, encode_classes, load_records, results_dir, write_json_atomic
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
@@ -324,7 +324,7 @@ def recipe_variants(df: pd.DataFrame, labels: dict[str, str] | None = None) -> p
             continue
         b = base.loc[[key]].iloc[0]
         # Settings at their default are left out of a record (precision): fill them in.
-        before, after = ({"precision": "float32", **r.record["settings"]} for r in (b, v))
+        before, after = ({**LATER_SETTINGS, **r.record["settings"]} for r in (b, v))
         changed = {k: (before.get(k), after.get(k)) for k in sorted(set(before) | set(after))
                    if before.get(k) != after.get(k)}
         right = ([correctness([r], val_labels, "val") for r in (v.record, b.record)]
@@ -334,7 +334,8 @@ def recipe_variants(df: pd.DataFrame, labels: dict[str, str] | None = None) -> p
         se = (paired_se(*right) if paired else
               math.sqrt(binomial_se(v.val, n_val) ** 2 + binomial_se(b.val, n_val) ** 2))
         rows.append({"model": v.model, "params": int(v.params), "seed": int(v.seed),
-                     "changed": ", ".join(f"{k} {a} → {c}" for k, (a, c) in changed.items()),
+                     "changed": ", ".join(f"{k} {a if a != '' else 'none'} → {c}"
+                                          for k, (a, c) in changed.items()),
                      "base_run": b.run_id, "variant_run": v.run_id,
                      "base_max_epochs": b.max_epochs, "variant_max_epochs": v.max_epochs,
                      "base_epochs_run": int(b.epochs), "variant_epochs_run": int(v.epochs),

@@ -38,6 +38,11 @@ def write_json_atomic(path: Path, payload: Any) -> None:
         raise
 
 
+# Settings added after the first results, with their defaults: a run's settings
+# leave them out at the default, so the runs recorded before them keep their hash.
+LATER_SETTINGS = {"precision": "float32", "teacher": ""}
+
+
 def config_hash(config: dict) -> str:
     """A short, stable hash of a run's settings (what makes two runs the same)."""
     text = json.dumps(config, sort_keys=True, separators=(",", ":"))

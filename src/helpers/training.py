@@ -16,7 +16,9 @@ Recipe (the same for all models, so the comparison is fair):
 * arithmetic: float32, except for points whose ``precision`` setting is
   ``mixed_bfloat16`` (the HW3 CNN and the largest budgets, where it is much
   faster on this CPU): bfloat16 arithmetic with float32 weights and a float32
-  classifier; a tagged recipe check measures what it changes.
+  classifier; a tagged recipe check measures what it changes;
+* knowledge distillation, only for points with a ``teacher`` (tagged recipe
+  checks): see ``helpers.distill``.
 """
 
 from __future__ import annotations
@@ -36,7 +38,7 @@ import numpy as np
 from . import distill, models, report
 from ._quiet import import_keras
 from .data import CLASS_NAMES_EN, FER2013, load_fer2013
-from .results import config_hash, encode_classes, results_dir, run_id, write_json_atomic
+from .results import LATER_SETTINGS, config_hash, encode_classes, results_dir, run_id, write_json_atomic
 
 # The module docstring's recipe in Traditional Chinese, for the book (keep both in step).
 RECIPE_ZH = """\
@@ -51,12 +53,12 @@ RECIPE_ZH = """\
   ``CSVLogger(append=True)`` 保留跨越重啟的完整歷程；
 * 數值精度：float32；只有 ``precision`` 設為 ``mixed_bfloat16`` 的點（HW3 CNN 與最大的幾個預算，
   在這台 CPU 上快得多）以 bfloat16 運算、float32 保存權重，分類層仍為 float32；
-  一個帶 tag 的配方檢查量測它帶來的差異。
+  一個帶 tag 的配方檢查量測它帶來的差異；
+* 知識蒸餾：只用於設定了 ``teacher`` 的點（帶 tag 的配方檢查），見 ``helpers.distill``。
 """
 
 MAX_WEIGHTS_PARAMS = 1_000_000
 PRECISIONS = ("float32", "mixed_bfloat16")
-LATER_SETTINGS = {"precision": "float32", "teacher": ""}
 WEIGHT_DECAY = 1e-4
 WARMUP_EPOCHS = 2
 
@@ -95,8 +97,6 @@ class TrainConfig:
         """What defines the run (hashed to decide whether a result is current)."""
         d = asdict(self)
         d.pop("tag")
-        # Settings added after the first results are left out at their default,
-        # so the runs recorded before them keep their hash.
         for name, default in LATER_SETTINGS.items():
             if d[name] == default:
                 d.pop(name)
