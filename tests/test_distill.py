@@ -13,22 +13,51 @@ def test_distillation_loss_is_cross_entropy_plus_scaled_kl():
 
     student = np.array([[0.7, 0.2, 0.1, 0, 0, 0, 0], [0.1, 0.1, 0.8, 0, 0, 0, 0]], "float32") + 1e-3
     student /= student.sum(axis=1, keepdims=True)
-    teacher = np.full((2, 7), 1 / 7, "float32")
-    targets = distill.pack_targets(np.array([0, 2]), teacher)
-    ce = keras.losses.sparse_categorical_crossentropy(np.array([0, 2]), student).numpy()
-    hard_only = distill.distillation_loss(alpha=1.0)(targets, student).numpy()
+    teacher = np.array([[0.5, 0.3, 0.1, 0.05, 0.02, 0.02, 0.01],
+                        [0.05, 0.05, 0.6, 0.1, 0.1, 0.05, 0.05]], "float32")
+    labels = np.array([0, 2])
+    targets = distill.pack_targets(labels, teacher)
+    ce = keras.losses.sparse_categorical_crossentropy(labels, student).numpy()
+    hard_only = distill.distillation_loss(alpha=1.0).call(targets, student).numpy()
     assert hard_only == pytest.approx(ce, rel=1e-5)
 
     t = 4.0
-    s_t = student ** (1 / t) / (student ** (1 / t)).sum(axis=1, keepdims=True)
-    kl = (teacher * (np.log(teacher) - np.log(s_t))).sum(axis=1)
-    mixed = distill.distillation_loss(alpha=0.25, temperature=t)(targets, student).numpy()
-    assert mixed == pytest.approx(0.25 * ce + 0.75 * t ** 2 * kl, rel=1e-4)
-    same = distill.pack_targets(np.array([0, 2]), student)
-    assert distill.distillation_loss(alpha=0.0)(same, student).numpy() == pytest.approx(0, abs=1e-5)
-    assert distill.accuracy(targets, student).numpy().tolist() == [1.0, 1.0]
+
+    def soften(p):
+        return p ** (1 / t) / (p ** (1 / t)).sum(axis=1, keepdims=True)
+
+    s_t, t_t = soften(student), soften(teacher)
+    kl = (t_t * (np.log(t_t) - np.log(s_t))).sum(axis=1)
+    loss = distill.distillation_loss(alpha=0.25, temperature=t)
+    assert loss.call(targets, student).numpy() == pytest.approx(0.25 * ce + 0.75 * t ** 2 * kl,
+                                                                rel=1e-4)
+    assert float(loss(targets, student)) == pytest.approx(
+        (0.25 * ce + 0.75 * t ** 2 * kl).mean(), rel=1e-4)  # Keras averages over the batch
+    same = distill.pack_targets(labels, student)
+    assert distill.distillation_loss(alpha=0.0).call(same, student).numpy() == pytest.approx(
+        0, abs=1e-5)
+    assert distill.accuracy_metric()(targets, student).numpy().tolist() == [1.0, 1.0]
     with pytest.raises(ValueError, match="2 labels but 1 soft labels"):
-        distill.pack_targets(np.array([0, 2]), teacher[:1])
+        distill.pack_targets(labels, teacher[:1])
+
+
+def test_a_distilled_model_saves_and_loads_compiled(tmp_path):
+    import keras
+
+    from helpers import models
+
+    model = training.compile_model(models.build("plain_cnn", 0.25), 1, 1, 1e-3,
+                                   loss=distill.distillation_loss(0.3, 2.0),
+                                   metrics=(distill.accuracy_metric(),))
+    images = np.random.default_rng(0).uniform(0, 255, (8, 48, 48, 1)).astype("float32")
+    targets = distill.pack_targets(np.arange(8) % 7, np.full((8, 7), 1 / 7))
+    history = model.fit(images, targets, epochs=1, verbose=0)
+    assert "accuracy" in history.history
+    model.save(tmp_path / "student.keras")
+    again = keras.models.load_model(tmp_path / "student.keras",
+                                    custom_objects=distill.custom_objects())
+    assert again.loss.get_config()["alpha"] == 0.3 and again.loss.temperature == 2.0
+    assert np.allclose(again.predict(images, verbose=0), model.predict(images, verbose=0))
 
 
 @pytest.mark.slow
@@ -43,6 +72,7 @@ def test_a_student_learns_from_its_teachers_cached_soft_labels(real_data, tmp_pa
     assert student_config.settings()["teacher"] == "plain_cnn-20000-s0-teacher"
     student, _ = training.train(student_config, data=real_data, out_dir=tmp_path)
     assert student["recipe"]["distillation"].startswith("teacher plain_cnn-20000-s0-teacher")
+    assert student["teacher_config_hash"] == teacher["config_hash"]
     assert set(student["history"]) >= {"accuracy", "val_accuracy", "loss"}
     assert 0 <= student["val_accuracy"] <= 1
 

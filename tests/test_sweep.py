@@ -169,3 +169,46 @@ def test_a_teacher_must_be_listed_before_its_students(tmp_path):
     with pytest.raises(ValueError, match="plain_cnn-20000-s1 learns from plain_cnn-20000-s0, "
                                          "which is listed after it"):
         sweep.load_points(sweep_file)
+
+
+def test_a_student_is_current_only_with_the_teacher_it_learned_from(monkeypatch, tmp_path):
+    from dask.distributed import LocalCluster
+
+    small = dict(family="plain_cnn", target_params=20000, epochs=1)
+    teacher = TrainConfig(**small, tag="teacher")
+    student = TrainConfig(**small, seed=1, tag="student", teacher=teacher.run_id)
+    write_json_atomic(tmp_path / f"{teacher.run_id}.json",
+                      {"run_id": teacher.run_id, "config_hash": teacher.hash})
+    write_json_atomic(tmp_path / f"{student.run_id}.json",
+                      {"run_id": student.run_id, "config_hash": student.hash,
+                       "teacher_config_hash": teacher.hash})
+    assert sweep.is_done(sweep.Point(student), tmp_path)
+    write_json_atomic(tmp_path / f"{teacher.run_id}.json",
+                      {"run_id": teacher.run_id, "config_hash": "retrained"})
+    assert not sweep.is_done(sweep.Point(student), tmp_path)
+
+    # A teacher that the sweep trains again takes its (finished) students with it.
+    write_json_atomic(tmp_path / f"{teacher.run_id}.json",
+                      {"run_id": teacher.run_id, "config_hash": teacher.hash})
+    stale_teacher = TrainConfig(**{**small, "epochs": 2}, tag="teacher")
+    EVENTS.clear()
+    monkeypatch.setattr(sweep, "run_point", fake_run_point)
+    with LocalCluster(n_workers=1, threads_per_worker=1, processes=False,
+                      dashboard_address=None) as cluster:
+        summary = sweep.run_sweep([sweep.Point(stale_teacher), sweep.Point(student)], tmp_path,
+                                  scheduler=cluster.scheduler_address)
+    assert sorted(r["run_id"] for r in summary if r["status"] == "done") == sorted(
+        [teacher.run_id, student.run_id])
+
+
+def test_bad_settings_name_the_sweep_file_and_point(tmp_path):
+    sweep_file = tmp_path / "sweep.yml"
+    sweep_file.write_text("points:\n  - {family: plain_cnn, targets: [20000], seeds: [0]}\n"
+                          "  - {family: plain_cnn, targets: [20000], seeds: [1],\n"
+                          "     settings: {precision: float16}}\n")
+    with pytest.raises(ValueError, match=r"sweep.yml: point 2: precision must be one of"):
+        sweep.load_points(sweep_file)
+    sweep_file.write_text("points:\n  - {family: plain_cnn, targets: [20000], seeds: [0],\n"
+                          "     settings: {teacher: plain_cnn-20000-s0}}\n")
+    with pytest.raises(ValueError, match="plain_cnn-20000-s0 names itself as its teacher"):
+        sweep.load_points(sweep_file)

@@ -14,6 +14,7 @@ either recomputes it.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 from pathlib import Path
@@ -28,6 +29,16 @@ TEACHERS_DIR = "teachers"
 SOFT_SPLITS = ("train", "val")
 
 
+def teacher_record(teacher: str, out_dir: Path) -> dict:
+    """The teacher's finished run record; a clear error when it has none yet."""
+    record_path = Path(out_dir) / f"{teacher}.json"
+    if not record_path.exists():
+        raise FileNotFoundError(
+            f"teacher {teacher!r} has no result in {out_dir} (no {record_path.name}); train it "
+            f"first: python -m helpers.sweep --only '{teacher}'")
+    return json.loads(record_path.read_text(encoding="utf-8"))
+
+
 def teacher_probabilities(teacher: str, data: FER2013, out_dir: Path) -> dict[str, np.ndarray]:
     """The teacher's class probabilities for the training and validation images.
 
@@ -35,12 +46,7 @@ def teacher_probabilities(teacher: str, data: FER2013, out_dir: Path) -> dict[st
     otherwise computed from the teacher's saved weights and cached atomically.
     """
     out_dir = Path(out_dir)
-    record_path = out_dir / f"{teacher}.json"
-    if not record_path.exists():
-        raise FileNotFoundError(
-            f"teacher {teacher!r} has no result in {out_dir} (no {record_path.name}); train it "
-            f"first: python -m helpers.sweep --only '{teacher}'")
-    record = json.loads(record_path.read_text(encoding="utf-8"))
+    record = teacher_record(teacher, out_dir)
     if record.get("data_sha256") != data.sha256:
         raise ValueError(f"teacher {teacher!r} was trained on another file than {data.source} "
                          "(SHA-256 differs); retrain it on this data")
@@ -64,7 +70,7 @@ def teacher_probabilities(teacher: str, data: FER2013, out_dir: Path) -> dict[st
     probs = {s: model.predict(make_dataset(data[s].images, data[s].labels, 512, training=False),
                               verbose=0).astype(np.float32) for s in SOFT_SPLITS}
     cache.parent.mkdir(parents=True, exist_ok=True)
-    tmp = cache.with_name(f".{cache.stem}.tmp.npz")
+    tmp = cache.with_name(f".{cache.stem}.tmp.{os.getpid()}.npz")  # two students at once
     np.savez_compressed(tmp, config_hash=record["config_hash"], data_sha256=data.sha256,
                         **{s: p.astype(np.float16) for s, p in probs.items()})
     os.replace(tmp, cache)
@@ -78,28 +84,58 @@ def pack_targets(labels: np.ndarray, soft: np.ndarray) -> np.ndarray:
     return np.column_stack([labels.astype(np.float32), soft.astype(np.float32)])
 
 
+@functools.cache
+def _keras_objects() -> dict:
+    """The loss and metric, defined (and registered for ``load_model``) on first use."""
+    from ._quiet import import_keras
+
+    keras = import_keras()
+    ops = keras.ops
+
+    @keras.saving.register_keras_serializable(package="helpers")
+    class DistillationLoss(keras.losses.Loss):
+        """Loss on packed targets (see :func:`pack_targets`) and softmax outputs.
+
+        The models end in a softmax, so logits / T are recovered as log(p) / T:
+        a softmax of that equals the softmax of the logits at temperature T.
+        """
+
+        def __init__(self, alpha: float = ALPHA, temperature: float = TEMPERATURE,
+                     name: str = "distillation", **kwargs):
+            super().__init__(name=name, **kwargs)
+            self.alpha, self.temperature = float(alpha), float(temperature)
+
+        def call(self, y_true, y_pred):
+            t = self.temperature
+            y_pred = ops.cast(y_pred, "float32")
+            labels = ops.cast(y_true[:, 0], "int32")
+            hard = keras.losses.sparse_categorical_crossentropy(labels, y_pred)
+            log_student = ops.log_softmax(ops.log(ops.clip(y_pred, 1e-7, 1.0)) / t)
+            log_teacher = ops.log_softmax(ops.log(ops.clip(y_true[:, 1:], 1e-7, 1.0)) / t)
+            soft = ops.sum(ops.exp(log_teacher) * (log_teacher - log_student), axis=-1)
+            return self.alpha * hard + (1 - self.alpha) * t ** 2 * soft
+
+        def get_config(self):
+            return {**super().get_config(), "alpha": self.alpha, "temperature": self.temperature}
+
+    @keras.saving.register_keras_serializable(package="helpers")
+    def accuracy(y_true, y_pred):
+        """Accuracy on the labels of packed targets (the history keeps ``accuracy``)."""
+        return keras.metrics.sparse_categorical_accuracy(y_true[:, :1], y_pred)
+
+    return {"helpers>DistillationLoss": DistillationLoss, "helpers>accuracy": accuracy}
+
+
+def custom_objects() -> dict:
+    """For ``keras.models.load_model(path, custom_objects=...)`` of a distilled model."""
+    return dict(_keras_objects())
+
+
 def distillation_loss(alpha: float = ALPHA, temperature: float = TEMPERATURE):
-    """Keras loss on packed targets (see :func:`pack_targets`) and softmax outputs.
-
-    The models end in a softmax, so logits / T are recovered as log(p) / T: a
-    softmax of that equals the softmax of the logits at temperature T.
-    """
-    import keras
-    from keras import ops
-
-    def distillation(y_true, y_pred):
-        y_pred = ops.cast(y_pred, "float32")
-        labels = ops.cast(y_true[:, 0], "int32")
-        hard = keras.losses.sparse_categorical_crossentropy(labels, y_pred)
-        log_student = ops.log_softmax(ops.log(ops.clip(y_pred, 1e-7, 1.0)) / temperature)
-        log_teacher = ops.log_softmax(ops.log(ops.clip(y_true[:, 1:], 1e-7, 1.0)) / temperature)
-        soft = ops.sum(ops.exp(log_teacher) * (log_teacher - log_student), axis=-1)
-        return alpha * hard + (1 - alpha) * temperature ** 2 * soft
-
-    return distillation
+    """The distillation loss (a Keras ``Loss``, saved with the model by name)."""
+    return _keras_objects()["helpers>DistillationLoss"](alpha, temperature)
 
 
-def accuracy(y_true, y_pred):
-    """Accuracy on the labels of packed targets (named so the history keeps ``accuracy``)."""
-    import keras
-    return keras.metrics.sparse_categorical_accuracy(y_true[:, :1], y_pred)
+def accuracy_metric():
+    """Accuracy on packed targets, named ``accuracy``."""
+    return _keras_objects()["helpers>accuracy"]

@@ -121,8 +121,11 @@ def _expand(spec: dict, path: Path, quick: bool = False) -> list[Point]:
             settings.update(QUICK)
         for target in entry["targets"]:
             for seed in entry["seeds"]:
-                config = TrainConfig(family=entry["family"], target_params=int(target),
-                                     seed=int(seed), **settings)
+                try:
+                    config = TrainConfig(family=entry["family"], target_params=int(target),
+                                         seed=int(seed), **settings)
+                except (TypeError, ValueError) as exc:
+                    raise ValueError(f"{path}: point {i}: {exc}") from exc
                 if config.run_id in seen:
                     continue
                 seen.add(config.run_id)
@@ -130,6 +133,8 @@ def _expand(spec: dict, path: Path, quick: bool = False) -> list[Point]:
     listed = [p.run_id for p in points]
     for k, p in enumerate(points):
         teacher = p.config.teacher
+        if teacher == p.run_id:
+            raise ValueError(f"{path}: {p.run_id} names itself as its teacher")
         if teacher and teacher in listed and listed.index(teacher) > k:
             raise ValueError(f"{path}: {p.run_id} learns from {teacher}, which is listed after "
                              "it; list a teacher before its students")
@@ -149,14 +154,19 @@ def own_settings(path: Path = SWEEP_FILE) -> dict[str, dict]:
 
 
 def is_done(point: Point, out_dir: Path) -> bool:
-    """Finished with the same settings (config hash) as asked now."""
-    path = out_dir / f"{point.run_id}.json"
-    if not path.exists():
+    """Finished with the same settings (config hash) as asked now, and a student
+    from the teacher run that is recorded now."""
+    def recorded(run_id: str) -> dict:
+        try:
+            return json.loads((out_dir / f"{run_id}.json").read_text())
+        except (OSError, json.JSONDecodeError):
+            return {}
+
+    record = recorded(point.run_id)
+    if record.get("config_hash") != point.config.hash:
         return False
-    try:
-        return json.loads(path.read_text()).get("config_hash") == point.config.hash
-    except (OSError, json.JSONDecodeError):
-        return False
+    teacher = point.config.teacher
+    return not teacher or recorded(teacher).get("config_hash") == record.get("teacher_config_hash")
 
 
 def run_point(point: Point, out_dir: str, data_path: str | None = None,
@@ -235,7 +245,11 @@ def run_sweep(points: list[Point], out_dir: Path, *, workers: int = DEFAULT_WORK
     from tqdm.auto import tqdm
 
     out_dir.mkdir(parents=True, exist_ok=True)
-    todo = [p for p in points if not is_done(p, out_dir)]
+    todo, retrained = [], set()
+    for p in points:  # a teacher trained again retrains its students after it
+        if not is_done(p, out_dir) or p.config.teacher in retrained:
+            todo.append(p)
+            retrained.add(p.run_id)
     summary = [{"run_id": p.run_id, "status": "skipped (done)"} for p in points if p not in todo]
     if not todo:
         return summary
@@ -263,8 +277,8 @@ def run_sweep(points: list[Point], out_dir: Path, *, workers: int = DEFAULT_WORK
             result = future.result()
             summary.append(result)
             if result["status"] == "failed":
-                tqdm.write(f"FAILED {result['run_id']}: {result['error']}\n"
-                           f"  notebook: {result['notebook']}")
+                tqdm.write(f"FAILED {result['run_id']}: {result['error']}"
+                           + (f"\n  notebook: {result['notebook']}" if result["notebook"] else ""))
     finally:
         client.close()
         if cluster is not None:

@@ -285,7 +285,8 @@ def backfill_predictions(out_dir: Path, data: FER2013) -> dict[str, list[str]]:
     be the file the record was trained on (SHA-256), and the new confusion
     matrices must equal the recorded ones, or nothing is written and the error
     names the records.  Returns the run ids ``updated`` and those ``skipped``
-    (no weights kept: models over ``MAX_WEIGHTS_PARAMS``).
+    (no weights here: models over ``MAX_WEIGHTS_PARAMS`` keep theirs only in
+    ``local_weights/`` on the machine that trained them).
     """
     keras = import_keras()
     out_dir = Path(out_dir)
@@ -297,7 +298,8 @@ def backfill_predictions(out_dir: Path, data: FER2013) -> dict[str, list[str]]:
             continue
         if record.get("data_sha256") != data.sha256:
             other_data.append(record["run_id"])
-        elif not record.get("weights"):
+        elif not (record.get("weights") or (record.get("local_weights") and
+                                             (out_dir / record["local_weights"]).exists())):
             skipped.append(record["run_id"])
         else:
             todo.append((path, record))
@@ -308,7 +310,8 @@ def backfill_predictions(out_dir: Path, data: FER2013) -> dict[str, list[str]]:
     updated, mismatched = [], []
     for path, record in todo:
         scores = record["scores"]
-        model = keras.models.load_model(out_dir / record["weights"], compile=False)
+        weights = record.get("weights") or record["local_weights"]
+        model = keras.models.load_model(out_dir / weights, compile=False)
         fresh = {name: evaluate(model, data[name]) for name in report.SCORED_SPLITS}
         if any(fresh[s]["confusion_matrix"] != scores[s]["confusion_matrix"]
                for s in report.SCORED_SPLITS):
@@ -394,15 +397,18 @@ def train(config: TrainConfig, data: FER2013 | None = None, out_dir: Path | None
     set_threads(threads)
     out_dir = Path(out_dir or results_dir())
     work = out_dir / "checkpoints" / config.run_id
+    # A student is defined by its teacher's run too: a retrained teacher restarts it.
+    teacher_hash = (distill.teacher_record(config.teacher, out_dir)["config_hash"]
+                    if config.teacher else "")
+    run_key = config.hash + (f" teacher {teacher_hash}" if teacher_hash else "")
     stamp = work / "config_hash"
-    if stamp.exists() and stamp.read_text().strip() != config.hash:
+    if stamp.exists() and stamp.read_text().strip() != run_key:
         shutil.rmtree(work)  # a half-finished run with other settings: start afresh
     work.mkdir(parents=True, exist_ok=True)
-    stamp.write_text(config.hash)
+    stamp.write_text(run_key)
     data = data or load_fer2013(data_path)
     if not (out_dir / report.DATASET_SUMMARY).exists():
         report.record_dataset_summary(data, out_dir)
-    keras.utils.set_random_seed(config.seed)
 
     train_split = data.train
     if config.limit:
@@ -416,8 +422,10 @@ def train(config: TrainConfig, data: FER2013 | None = None, out_dir: Path | None
         soft = distill.teacher_probabilities(config.teacher, data, out_dir)
         train_targets = distill.pack_targets(train_split.labels, soft["train"][:len(train_split)])
         val_targets = distill.pack_targets(data.val.labels, soft["val"])
-        loss, metrics = distill.distillation_loss(), (distill.accuracy,)
+        loss, metrics = distill.distillation_loss(), (distill.accuracy_metric(),)
 
+    # Seeded just before the model is built: loading a teacher draws random numbers too.
+    keras.utils.set_random_seed(config.seed)
     chosen = models.for_budget(config.family, int(config.target_params))
     model = compile_model(build_with_precision(chosen.build, config.precision), steps,
                           config.epochs, config.learning_rate, loss=loss, metrics=metrics)
@@ -471,6 +479,7 @@ def train(config: TrainConfig, data: FER2013 | None = None, out_dir: Path | None
         "macs": models.count_macs(model),
         "seed": config.seed,
         "precision": config.precision,
+        **({"teacher_config_hash": teacher_hash} if teacher_hash else {}),
         "settings": config.settings(),
         "recipe": {"optimizer": "AdamW", "weight_decay": WEIGHT_DECAY,
                    "schedule": f"linear warm-up {WARMUP_EPOCHS} epochs, cosine decay",
