@@ -189,7 +189,13 @@ def test_curve_summary_counts_hw8_on_mobilenet_and_leaves_variants_off(results, 
     assert report.missing_points(["mobilenet"]) == ["hw8_mobilenet-56135-s2"]
     summary = report.curve_summary(["mobilenet"], report.runs(results))
     assert summary == {"n_points": 3, "n_runs": 4, "best_private": "0.63000",
-                       "best_params": "56,135", "n_missing": 1}
+                       "best_params": "56,135", "n_missing": 1,
+                       "precision_zh": "", "precision_en": ""}
+    df = report.runs(results)
+    df.loc[df.model == "hw8_mobilenet", "precision"] = "mixed_bfloat16"
+    note = report.curve_summary(["mobilenet"], df)["precision_en"]
+    assert note.startswith("The points of 56,135 parameters were trained with bfloat16")
+    assert report.curve_summary(["plain_cnn"], df)["precision_en"] == ""
 
 
 

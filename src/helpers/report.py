@@ -126,12 +126,21 @@ def missing_points(families: list[str] | None = None) -> list[str]:
 
 def curve_summary(families: list[str], df: pd.DataFrame | None = None) -> dict:
     """What a Q2/Q3 page says of its curve: points, runs, the best point, what is missing."""
-    table = points(runs() if df is None else df, families)
+    df = runs() if df is None else df
+    table = points(df, families)
     best = table.loc[table.private_mean.idxmax()] if len(table) else None
+    mixed = df[df.family.isin(families) & (df.precision != "float32")]
+    sizes = ", ".join(fmt_int(p) for p in sorted(mixed.params.unique()))
     return {"n_points": len(table), "n_runs": int(table.seeds.sum()) if len(table) else 0,
             "best_private": fmt_acc(best.private_mean if best is not None else None),
             "best_params": fmt_int(best.params) if best is not None else "—",
-            "n_missing": len(missing_points(families))}
+            "n_missing": len(missing_points(families)),
+            "precision_zh": (f"參數量為 {sizes} 的點以 bfloat16 運算、float32 權重訓練（在這台 CPU 上快得多），"
+                             "其餘為 float32；「重現」頁的配方檢查在一個小模型上比較兩者。" if sizes else ""),
+            "precision_en": (f"The points of {sizes} parameters were trained with bfloat16 arithmetic "
+                             "and float32 weights (much faster on this CPU), the others in float32; "
+                             "a recipe check on the Reproduce page compares the two on a small model."
+                             if sizes else "")}
 
 
 def correctness(records: list[dict], labels: np.ndarray, split: str = "private") -> np.ndarray | None:
@@ -356,10 +365,10 @@ def precision_note(df: pd.DataFrame, names: dict[str, str]) -> dict[str, str]:
         return {"zh": "", "en": ""}
     listed = "、".join(mixed), " and ".join(mixed)
     return {"zh": f"{listed[0]} 以 bfloat16 運算、float32 權重訓練（在這台 CPU 上快得多）；"
-                  "「重現」頁的配方檢查量測這對準確率的影響。",
+                  "「重現」頁的配方檢查在一個小模型上比較 bfloat16 與 float32。",
             "en": f"The {listed[1]} {'was' if len(mixed) == 1 else 'were'} trained with bfloat16 "
-                  "arithmetic and float32 weights, which is much faster on this CPU; the recipe "
-                  "check on the Reproduce page measures what it changes in accuracy."}
+                  "arithmetic and float32 weights, which is much faster on this CPU; a recipe "
+                  "check on the Reproduce page compares bfloat16 with float32 on a small model."}
 
 
 def variants_without_twin(df: pd.DataFrame) -> list[str]:
