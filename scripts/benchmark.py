@@ -123,7 +123,8 @@ def main() -> None:
                         help="measure the bfloat16 speed-up instead (FAMILY:PARAMS in --budgets)")
     parser.add_argument("--budgets", nargs="+",
                         default=["hw8_mobilenet:56135", "plain_cnn:20000", "hw3_cnn:4746471",
-                                 "mobilenet:500000", "plain_cnn:500000"])
+                                 "mobilenet:500000", "mobilenet:1500000", "plain_cnn:500000",
+                                 "plain_cnn:1500000"])
     args = parser.parse_args()
 
     if args.precision:
