@@ -147,6 +147,11 @@ def test_q4_verdict_follows_the_data():
     trend = report.q4_verdict(pairs([(42167, 0.06, 0.01), (1500000, 0.01, 0.01)]))
     assert "shrinks from 6.00 to 1.00" in trend["trend_en"]
     assert "縮小" in trend["trend_zh"]
+    # Q4 answers at the reference small CNN's budget when both families have it.
+    headline = report.q4_verdict(pairs([(20000, -0.05, 0.01), (42167, 0.05, 0.01)]))
+    assert headline["winner_en"] == "MobileNet wins"
+    assert report.q4_headline(pairs([(20000, -0.05, 0.01), (42167, 0.05, 0.01)])).target == 42167
+    assert report.q4_headline(pairs([(150000, 0.0, 0.01), (20000, -0.05, 0.01)])).target == 20000
 
 
 def test_q4_trend_names_a_sign_change_and_a_steady_gap():
