@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from .data import FER2013
+from .results import weights_path
 
 ALPHA = 0.5
 TEMPERATURE = 4.0
@@ -57,16 +58,17 @@ def teacher_probabilities(teacher: str, data: FER2013, out_dir: Path) -> dict[st
                     and str(stored["data_sha256"]) == data.sha256):
                 return {s: stored[s].astype(np.float32) for s in SOFT_SPLITS}
 
-    weights = record.get("weights") or record.get("local_weights")
-    if not weights or not (out_dir / weights).exists():
+    weights = weights_path(record, out_dir)
+    if weights is None or not weights.exists():
+        recorded = record.get("weights") or record.get("local_weights") or "not recorded"
         raise FileNotFoundError(
             f"teacher {teacher!r}: no cached soft labels in {cache} and its weights "
-            f"({weights or 'not recorded'}) are not on this machine; retrain the teacher here")
+            f"({recorded}) are not on this machine; retrain the teacher here")
     from ._quiet import import_keras
     from .training import make_dataset
 
     keras = import_keras()
-    model = keras.models.load_model(out_dir / weights, compile=False)
+    model = keras.models.load_model(weights, compile=False)
     probs = {s: model.predict(make_dataset(data[s].images, data[s].labels, 512, training=False),
                               verbose=0).astype(np.float32) for s in SOFT_SPLITS}
     cache.parent.mkdir(parents=True, exist_ok=True)

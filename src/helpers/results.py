@@ -43,6 +43,15 @@ def write_json_atomic(path: Path, payload: Any) -> None:
 LATER_SETTINGS = {"precision": "float32", "teacher": ""}
 
 
+def weights_path(record: dict, out_dir: Path) -> Path | None:
+    """A run's saved model: its committed weights, else its machine-local ones
+    when they are on this machine, else None."""
+    if record.get("weights"):
+        return Path(out_dir) / record["weights"]
+    local = record.get("local_weights")
+    return Path(out_dir) / local if local and (Path(out_dir) / local).exists() else None
+
+
 def config_hash(config: dict) -> str:
     """A short, stable hash of a run's settings (what makes two runs the same)."""
     text = json.dumps(config, sort_keys=True, separators=(",", ":"))

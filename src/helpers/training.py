@@ -38,7 +38,8 @@ import numpy as np
 from . import distill, models, report
 from ._quiet import import_keras
 from .data import CLASS_NAMES_EN, FER2013, load_fer2013
-from .results import LATER_SETTINGS, config_hash, encode_classes, results_dir, run_id, write_json_atomic
+from .results import (LATER_SETTINGS, config_hash, encode_classes, results_dir, run_id,
+                      weights_path, write_json_atomic)
 
 # The module docstring's recipe in Traditional Chinese, for the book (keep both in step).
 RECIPE_ZH = """\
@@ -59,6 +60,11 @@ RECIPE_ZH = """\
 
 MAX_WEIGHTS_PARAMS = 1_000_000
 PRECISIONS = ("float32", "mixed_bfloat16")
+
+
+def check_precision(precision: str) -> None:
+    if precision not in PRECISIONS:
+        raise ValueError(f"precision must be one of {PRECISIONS}, got {precision!r}")
 WEIGHT_DECAY = 1e-4
 WARMUP_EPOCHS = 2
 
@@ -86,8 +92,7 @@ class TrainConfig:
     extra: dict = field(default_factory=dict)
 
     def __post_init__(self):
-        if self.precision not in PRECISIONS:
-            raise ValueError(f"precision must be one of {PRECISIONS}, got {self.precision!r}")
+        check_precision(self.precision)
 
     @property
     def run_id(self) -> str:
@@ -159,8 +164,7 @@ def build_with_precision(build, precision: str = "float32"):
     is float32 by construction (a softmax in bfloat16 loses the small probabilities).
     """
     import keras
-    if precision not in PRECISIONS:
-        raise ValueError(f"precision must be one of {PRECISIONS}, got {precision!r}")
+    check_precision(precision)
     before = keras.mixed_precision.global_policy().name
     keras.mixed_precision.set_global_policy(precision)
     try:
@@ -298,8 +302,7 @@ def backfill_predictions(out_dir: Path, data: FER2013) -> dict[str, list[str]]:
             continue
         if record.get("data_sha256") != data.sha256:
             other_data.append(record["run_id"])
-        elif not (record.get("weights") or (record.get("local_weights") and
-                                             (out_dir / record["local_weights"]).exists())):
+        elif weights_path(record, out_dir) is None:
             skipped.append(record["run_id"])
         else:
             todo.append((path, record))
@@ -310,8 +313,7 @@ def backfill_predictions(out_dir: Path, data: FER2013) -> dict[str, list[str]]:
     updated, mismatched = [], []
     for path, record in todo:
         scores = record["scores"]
-        weights = record.get("weights") or record["local_weights"]
-        model = keras.models.load_model(out_dir / weights, compile=False)
+        model = keras.models.load_model(weights_path(record, out_dir), compile=False)
         fresh = {name: evaluate(model, data[name]) for name in report.SCORED_SPLITS}
         if any(fresh[s]["confusion_matrix"] != scores[s]["confusion_matrix"]
                for s in report.SCORED_SPLITS):
