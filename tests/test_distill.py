@@ -63,7 +63,7 @@ def test_a_distilled_model_saves_and_loads_compiled(tmp_path):
 @pytest.mark.slow
 def test_a_student_learns_from_its_teachers_cached_soft_labels(real_data, tmp_path):
     with pytest.raises(FileNotFoundError, match="train it first"):
-        distill.teacher_probabilities("plain_cnn-20000-s0-teacher", real_data, tmp_path)
+        distill.teacher_record("plain_cnn-20000-s0-teacher", tmp_path)
     small = dict(family="plain_cnn", target_params=20000, epochs=1, limit=128, patience=1)
     teacher, _ = training.train(training.TrainConfig(**small, tag="teacher"),
                                 data=real_data, out_dir=tmp_path)
@@ -83,7 +83,7 @@ def test_a_student_learns_from_its_teachers_cached_soft_labels(real_data, tmp_pa
         assert np.allclose(stored["train"].astype("float32").sum(axis=1), 1, atol=1e-2)
     # The cache serves a machine without the teacher's weights...
     (tmp_path / teacher["weights"]).unlink()
-    again = distill.teacher_probabilities(teacher["run_id"], real_data, tmp_path)
+    again = distill.teacher_probabilities(teacher, real_data, tmp_path)
     assert again["val"].shape == (len(real_data.val), 7)
     # ...but not a retrained teacher (another config hash): then it needs the weights.
     record_path = tmp_path / f"{teacher['run_id']}.json"
@@ -91,4 +91,5 @@ def test_a_student_learns_from_its_teachers_cached_soft_labels(real_data, tmp_pa
     record["config_hash"] = "0" * len(record["config_hash"])
     record_path.write_text(json.dumps(record))
     with pytest.raises(FileNotFoundError, match="are not on this machine"):
-        distill.teacher_probabilities(teacher["run_id"], real_data, tmp_path)
+        distill.teacher_probabilities(distill.teacher_record(teacher["run_id"], tmp_path),
+                                      real_data, tmp_path)

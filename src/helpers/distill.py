@@ -40,14 +40,16 @@ def teacher_record(teacher: str, out_dir: Path) -> dict:
     return json.loads(record_path.read_text(encoding="utf-8"))
 
 
-def teacher_probabilities(teacher: str, data: FER2013, out_dir: Path) -> dict[str, np.ndarray]:
+def teacher_probabilities(record: dict, data: FER2013, out_dir: Path) -> dict[str, np.ndarray]:
     """The teacher's class probabilities for the training and validation images.
 
-    Read from the cache when it matches the teacher's record and the data;
-    otherwise computed from the teacher's saved weights and cached atomically.
+    ``record`` is the teacher's run record (``teacher_record``), which the student
+    has already read for its teacher's config hash.  Read from the cache when it
+    matches that record and the data; otherwise computed from the teacher's saved
+    weights and cached atomically.
     """
     out_dir = Path(out_dir)
-    record = teacher_record(teacher, out_dir)
+    teacher = record["run_id"]
     if record.get("data_sha256") != data.sha256:
         raise ValueError(f"teacher {teacher!r} was trained on another file than {data.source} "
                          "(SHA-256 differs); retrain it on this data")

@@ -135,12 +135,9 @@ def curve_summary(families: list[str], df: pd.DataFrame | None = None) -> dict:
             "best_private": fmt_acc(best.private_mean if best is not None else None),
             "best_params": fmt_int(best.params) if best is not None else "—",
             "n_missing": len(missing_points(families)),
-            "precision_zh": (f"參數量為 {sizes} 的點以 bfloat16 運算、float32 權重訓練（在這台 CPU 上快得多），"
-                             "其餘為 float32；「重現」頁的配方檢查在一個小模型上比較兩者。" if sizes else ""),
-            "precision_en": (f"The points of {sizes} parameters were trained with bfloat16 arithmetic "
-                             "and float32 weights (much faster on this CPU), the others in float32; "
-                             "a recipe check on the Reproduce page compares the two on a small model."
-                             if sizes else "")}
+            **(bfloat16_sentence(f"參數量為 {sizes} 的點", f"points of {sizes} parameters",
+                                 plural=True, others=True, prefix="precision_")
+               if sizes else {"precision_zh": "", "precision_en": ""})}
 
 
 def correctness(records: list[dict], labels: np.ndarray, split: str = "private") -> np.ndarray | None:
@@ -325,10 +322,9 @@ def recipe_variants(df: pd.DataFrame, labels: dict[str, str] | None = None) -> p
         labels = (dataset_summary() or {}).get("labels", {})
     val_labels = decode_classes(labels["val"]) if "val" in labels else None
     variants = df[df.tag != ""]
-    base = df[df.tag == ""].set_index(["model", "target", "seed"])
+    base = _untagged_by_twin_key(df)
     rows = []
-    for _, v in variants.iterrows():
-        key = (v.model, v.target, v.seed)
+    for key, (_, v) in zip(_twin_keys(variants), variants.iterrows()):
         if key not in base.index:
             continue
         b = base.loc[[key]].iloc[0]
@@ -363,20 +359,40 @@ def precision_note(df: pd.DataFrame, names: dict[str, str]) -> dict[str, str]:
     mixed = [names[m] for m in names if (df[df.model == m].precision != "float32").any()]
     if not mixed:
         return {"zh": "", "en": ""}
-    listed = "、".join(mixed), " and ".join(mixed)
-    return {"zh": f"{listed[0]} 以 bfloat16 運算、float32 權重訓練（在這台 CPU 上快得多）；"
-                  "「重現」頁的配方檢查在一個小模型上比較 bfloat16 與 float32。",
-            "en": f"The {listed[1]} {'was' if len(mixed) == 1 else 'were'} trained with bfloat16 "
-                  "arithmetic and float32 weights, which is much faster on this CPU; a recipe "
-                  "check on the Reproduce page compares bfloat16 with float32 on a small model."}
+    return bfloat16_sentence("、".join(mixed) + " ", " and ".join(mixed), plural=len(mixed) > 1)
+
+
+def bfloat16_sentence(subject_zh: str, subject_en: str, *, plural: bool, others: bool = False,
+                      prefix: str = "") -> dict[str, str]:
+    """The one wording, in both languages, for runs trained in bfloat16 (Q1, Q2, Q3).
+
+    ``others`` adds that the remaining runs are float32; keys are ``prefix`` + zh/en.
+    """
+    rest_zh, rest_en = ("，其餘為 float32", ", the others in float32") if others else ("", "")
+    return {f"{prefix}zh": f"{subject_zh}以 bfloat16 運算、float32 權重訓練（在這台 CPU 上快得多）"
+                           f"{rest_zh}；「重現」頁的配方檢查在一個小模型上比較 bfloat16 與 float32。",
+            f"{prefix}en": f"The {subject_en} {'were' if plural else 'was'} trained with bfloat16 "
+                           f"arithmetic and float32 weights (much faster on this CPU){rest_en}; a "
+                           "recipe check on the Reproduce page compares bfloat16 with float32 on a "
+                           "small model."}
 
 
 def variants_without_twin(df: pd.DataFrame) -> list[str]:
     """Run ids of tagged runs whose untagged twin has no result, so nothing to compare yet."""
-    base = set(zip(df.loc[df.tag == "", "model"], df.loc[df.tag == "", "target"],
-                   df.loc[df.tag == "", "seed"]))
+    twins = _untagged_by_twin_key(df).index
     tagged = df[df.tag != ""]
-    return [r.run_id for r in tagged.itertuples() if (r.model, r.target, r.seed) not in base]
+    return [run_id for run_id, key in zip(tagged.run_id, _twin_keys(tagged)) if key not in twins]
+
+
+TWIN_KEY = ["model", "target", "seed"]  # a recipe variant's twin: same model, budget and seed
+
+
+def _untagged_by_twin_key(df: pd.DataFrame) -> pd.DataFrame:
+    return df[df.tag == ""].set_index(TWIN_KEY)
+
+
+def _twin_keys(df: pd.DataFrame) -> list[tuple]:
+    return list(df[TWIN_KEY].itertuples(index=False, name=None))
 
 
 def recipe_verdict(variants: pd.DataFrame, without_twin: Sequence[str] = ()) -> dict[str, str]:

@@ -400,8 +400,8 @@ def train(config: TrainConfig, data: FER2013 | None = None, out_dir: Path | None
     out_dir = Path(out_dir or results_dir())
     work = out_dir / "checkpoints" / config.run_id
     # A student is defined by its teacher's run too: a retrained teacher restarts it.
-    teacher_hash = (distill.teacher_record(config.teacher, out_dir)["config_hash"]
-                    if config.teacher else "")
+    teacher = distill.teacher_record(config.teacher, out_dir) if config.teacher else {}
+    teacher_hash = teacher.get("config_hash", "")
     run_key = config.hash + (f" teacher {teacher_hash}" if teacher_hash else "")
     stamp = work / "config_hash"
     if stamp.exists() and stamp.read_text().strip() != run_key:
@@ -421,7 +421,7 @@ def train(config: TrainConfig, data: FER2013 | None = None, out_dir: Path | None
     train_targets, val_targets = train_split.labels, data.val.labels
     loss, metrics = "sparse_categorical_crossentropy", ("accuracy",)
     if config.teacher:
-        soft = distill.teacher_probabilities(config.teacher, data, out_dir)
+        soft = distill.teacher_probabilities(teacher, data, out_dir)
         train_targets = distill.pack_targets(train_split.labels, soft["train"][:len(train_split)])
         val_targets = distill.pack_targets(data.val.labels, soft["val"])
         loss, metrics = distill.distillation_loss(), (distill.accuracy_metric(),)
