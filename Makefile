@@ -17,8 +17,18 @@ $(STAMP): requirements.lock pyproject.toml
 
 install: $(STAMP)  ## create .venv with the locked dependencies
 
+BUILT := book/_build/.built
+
+# The pages glue numbers from results/ and text from src/helpers/, which the
+# execution cache and Sphinx's incremental build do not watch: when either is
+# newer than the last build, start the build afresh so no page shows old numbers.
 report: $(STAMP)  ## build the HTML report into book/_build/html
+	@if [ ! -e $(BUILT) ] || [ -n "$$(find results src/helpers -maxdepth 2 -newer $(BUILT) \
+	    \( -name '*.json' -o -name '*.npz' -o -name '*.py' \) -print -quit)" ]; then \
+	  echo "results or helpers changed since the last build: rebuilding every page"; \
+	  rm -rf book/_build; fi
 	$(VENV)/bin/jupyter-book build book/
+	@touch $(BUILT)
 	@echo "Open book/_build/html/index.html"
 
 test: $(STAMP)  ## every test (real-data tests need FER2013_PATH)

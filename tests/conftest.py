@@ -54,10 +54,13 @@ def pytest_configure(config):
 
 @pytest.fixture(scope="session")
 def real_data_path() -> Path:
-    path = os.environ.get("FER2013_PATH")
-    if not path or not Path(path).exists():
-        pytest.skip("FER2013_PATH is not set: real-data tests skipped")
-    return Path(path)
+    """Where the loader finds FER2013 ($FER2013_PATH, else data/); skip the test without it."""
+    from helpers.data import resolve_path
+    try:
+        return resolve_path()
+    except FileNotFoundError:
+        pytest.skip("FER2013 not found ($FER2013_PATH or data/fer2013.csv[.gz]): "
+                    "real-data tests skipped")
 
 
 @pytest.fixture(scope="session")

@@ -19,7 +19,8 @@ def fake_record(family, target, seed, private, public=None, params=None):
         "public_accuracy": public if public is not None else private,
         "private_accuracy": private, "epochs_run": 3, "best_epoch": 2,
         "train_seconds": 10.0, "images_per_second": 100.0, "device": "CPU: test",
-        "scores": {"val": {"n": 2871, "accuracy": private}},
+        "scores": {"val": {"n": 2871, "accuracy": private},
+                   "private": {"n": 3589, "accuracy": private}},
     }
 
 
@@ -62,9 +63,10 @@ def test_equal_budget_pairs_gap_and_uncertainty(results):
         "hw8_mobilenet-56135-s0", "plain_cnn-56135-s0"]  # the HW8 model is MobileNet's run
     assert pairs.loc[42167, "gap"] == pytest.approx(0.61 - 0.52)
     se = pairs.loc[56135, "gap_se"]
-    expected = math.sqrt(report.binomial_se(0.63) ** 2 + report.binomial_se(0.55) ** 2)
+    expected = math.sqrt(report.binomial_se(0.63, 3589) ** 2 + report.binomial_se(0.55, 3589) ** 2)
     assert se == pytest.approx(expected)
-    binomial_only = math.sqrt(report.binomial_se(0.61) ** 2 + report.binomial_se(0.52) ** 2)
+    binomial_only = math.sqrt(report.binomial_se(0.61, 3589) ** 2
+                              + report.binomial_se(0.52, 3589) ** 2)
     assert pairs.loc[42167, "gap_se"] > binomial_only  # the seed spread adds to it
 
 
@@ -119,7 +121,7 @@ def test_summary_table_lists_every_point_and_the_hours(results, capsys):
 
 def test_binomial_standard_error():
     assert report.binomial_se(0.5, 100) == pytest.approx(0.05)
-    assert report.binomial_se(0.65) == pytest.approx(math.sqrt(0.65 * 0.35 / 3589))
+    assert report.binomial_se(0.65, 3589) == pytest.approx(math.sqrt(0.65 * 0.35 / 3589))
 
 
 def test_pareto_front_keeps_only_undominated_points():
@@ -299,3 +301,36 @@ def test_precision_note_names_only_the_models_trained_in_bfloat16(results):
     df["precision"] = "mixed_bfloat16"  # no HW3 run in the fixture: it is not named
     assert report.precision_note(df, {**names, "hw3_cnn": "HW3 CNN"})["en"].startswith(
         "The HW8 MobileNet was")
+
+
+def test_the_test_split_size_comes_from_the_records(results):
+    df = report.runs(results)
+    assert report.test_images(df) == 3589
+    assert report.test_images(df.iloc[0:0]) is None
+    df.loc[df.index[0], "private_n"] = 100
+    with pytest.raises(ValueError, match="different sizes"):
+        report.test_images(df)
+
+
+def test_q4_names_the_runs_early_stopping_cut_short_and_their_longer_twin(results):
+    every = report.early_stop_note(report.runs(results), 42167)["en"]  # fake runs: 3 of 30 epochs
+    assert all(f"{f}-42167-s{s} early-stopped at epoch 3 of 30" in every
+               for f in ("mobilenet", "plain_cnn") for s in (0, 1))
+    for path in results.glob("*.json"):
+        record = json.loads(path.read_text())
+        record["epochs_run"] = record["settings"]["epochs"]
+        write_json_atomic(path, record)
+    assert report.early_stop_note(report.runs(results), 42167) == {"zh": "", "en": ""}
+    stopped = json.loads((results / "mobilenet-42167-s1.json").read_text())
+    stopped["epochs_run"] = 18
+    write_json_atomic(results / "mobilenet-42167-s1.json", stopped)
+    note = report.early_stop_note(report.runs(results, include_tagged=True), 42167)
+    assert "mobilenet-42167-s1 early-stopped at epoch 18 of 30 (Private 0.6200)" in note["en"]
+    assert "retrained" not in note["en"] and "mobilenet-42167-s0" not in note["en"]
+    twin = {**stopped, "run_id": "mobilenet-42167-s1-nostop", "tag": "nostop", "epochs_run": 30,
+            "private_accuracy": 0.65, "settings": {**stopped["settings"], "patience": 30}}
+    write_json_atomic(results / "mobilenet-42167-s1-nostop.json", twin)
+    note = report.early_stop_note(report.runs(results, include_tagged=True), 42167)
+    assert "retrained it with patience 6 → 30 for 30 epochs: Private 0.6500" in note["en"]
+    assert "第 18 個週期" in note["zh"] and "0.6500" in note["zh"]
+    assert report.early_stop_note(report.runs(results, include_tagged=True), 56135)["en"] == ""

@@ -56,11 +56,13 @@ def runs(directory: Path | None = None, include_tagged: bool = False) -> pd.Data
             "images_per_second": r["images_per_second"], "device": r["device"],
             "tag": r.get("tag") or "", "max_epochs": r["settings"].get("epochs"),
             "limit": r["settings"].get("limit"),
-            "precision": r["settings"].get("precision", "float32"), "record": r,
+            "precision": r["settings"].get("precision", "float32"),
+            "private_n": r.get("scores", {}).get("private", {}).get("n"), "record": r,
         })
     columns = ["run_id", "family", "model", "target", "seed", "width", "params", "non_trainable", "macs",
                "val", "public", "private", "epochs", "best_epoch", "train_seconds",
-               "images_per_second", "device", "tag", "max_epochs", "limit", "precision", "record"]
+               "images_per_second", "device", "tag", "max_epochs", "limit", "precision", "private_n",
+               "record"]
     return pd.DataFrame(rows, columns=columns)
 
 
@@ -79,10 +81,16 @@ def points(df: pd.DataFrame, family: str | list[str] | None = None) -> pd.DataFr
     return grouped.fillna({"public_std": 0.0, "private_std": 0.0}).sort_values("params")
 
 
-TEST_IMAGES = 3589  # each of PublicTest and PrivateTest
+def test_images(df: pd.DataFrame) -> int | None:
+    """How many PrivateTest images these runs were scored on (as recorded), None without runs."""
+    sizes = sorted({int(n) for n in df.private_n.dropna()})
+    if len(sizes) > 1:
+        raise ValueError(f"runs scored on PrivateTest splits of different sizes {sizes}: "
+                         "they were trained on different data files")
+    return sizes[0] if sizes else None
 
 
-def binomial_se(accuracy: float, n: int = TEST_IMAGES) -> float:
+def binomial_se(accuracy: float, n: int) -> float:
     """Standard error of an accuracy measured on ``n`` test images."""
     return math.sqrt(max(accuracy * (1 - accuracy), 0.0) / n)
 
@@ -183,10 +191,12 @@ def equal_budget_pairs(df: pd.DataFrame, labels: dict[str, str] | None = None) -
     plain = table[table.family == "plain_cnn"].set_index("target")
     targets = sorted(set(mob.index) & set(plain.index))
     rows = []
+    n_test = test_images(df)
     for t in targets:
         m, p = mob.loc[t], plain.loc[t]
         gap = m.private_mean - p.private_mean
-        test_se = math.sqrt(binomial_se(m.private_mean) ** 2 + binomial_se(p.private_mean) ** 2)
+        test_se = math.sqrt(binomial_se(m.private_mean, n_test) ** 2
+                            + binomial_se(p.private_mean, n_test) ** 2)
         paired = False
         if private_labels is not None:
             right = [correctness(df[(df.family == f) & (df.target == t)].record.tolist(),
@@ -548,6 +558,37 @@ def q4_error_note(pairs: pd.DataFrame) -> dict[str, str]:
     return {"zh": f"只含{test_zh}：此預算兩個家族都只訓練了一個種子，種子間的變異尚未量到",
             "en": f"{test_en} only: at this budget each family has a single seed, so the seed "
                   "spread is not measured yet"}
+
+
+def early_stop_note(all_runs: pd.DataFrame, target: int) -> dict[str, str]:
+    """The runs at Q4's headline budget that early stopping cut short, with their recipe check.
+
+    ``all_runs`` includes the tagged runs (``runs(include_tagged=True)``), so a
+    twin trained to the last epoch is quoted beside the run it retrains.
+    """
+    at_budget = all_runs[(all_runs.target == target) & (all_runs.tag == "")
+                         & all_runs.family.isin(["mobilenet", "plain_cnn"])]
+    stopped = at_budget[at_budget.epochs < at_budget.max_epochs]
+    if stopped.empty:
+        return {"zh": "", "en": ""}
+    variants = recipe_variants(all_runs) if (all_runs.tag != "").any() else pd.DataFrame()
+    zh, en = [], []
+    for r in stopped.itertuples():
+        zh.append(f"{r.run_id} 在第 {r.epochs} 個週期（共 {r.max_epochs} 個）就提早停止，"
+                  f"Private {r.private:.4f}")
+        en.append(f"{r.run_id} early-stopped at epoch {r.epochs} of {r.max_epochs} "
+                  f"(Private {r.private:.4f})")
+        longer = (variants[(variants.base_run == r.run_id)
+                           & (variants.variant_epochs_run > variants.base_epochs_run)]
+                  if len(variants) else variants)
+        for v in longer.itertuples():
+            zh[-1] += (f"；「重現」頁的配方檢查以 {v.changed} 重新訓練它，跑完 {v.variant_epochs_run} 個週期，"
+                       f"Private {v.variant_private:.4f}")
+            en[-1] += (f"; the recipe check on the Reproduce page retrained it with {v.changed} for "
+                       f"{v.variant_epochs_run} epochs: Private {v.variant_private:.4f}")
+    return {"zh": "此預算的平均值包含提早停止的執行：" + "；".join(zh) + "。這類執行會拉低平均並加大種子間的變異。",
+            "en": "The means at this budget include runs that early stopping cut short: "
+                  + "; ".join(en) + ". Such runs pull the mean down and widen the seed spread."}
 
 
 def q4_verdict(pairs: pd.DataFrame) -> dict[str, str]:
