@@ -334,3 +334,10 @@ def test_q4_names_the_runs_early_stopping_cut_short_and_their_longer_twin(result
     assert "retrained it with patience 6 → 30 for 30 epochs: Private 0.6500" in note["en"]
     assert "第 18 個週期" in note["zh"] and "0.6500" in note["zh"]
     assert report.early_stop_note(report.runs(results, include_tagged=True), 56135)["en"] == ""
+
+
+def test_run_times_list_every_run_with_its_hours_largest_model_first(results):
+    table = report.run_times(report.runs(results))
+    assert len(table) == 7 and table["執行 Run"].iloc[0] == "hw8_mobilenet-56135-s0"
+    row = table.set_index("執行 Run").loc["mobilenet-8000-s0"]
+    assert (row["小時 Hours"], row["每週期秒數 s/epoch"], row["週期 Epochs"]) == ("0.00", "3", 3)

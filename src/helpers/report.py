@@ -437,6 +437,21 @@ def recipe_verdict(variants: pd.DataFrame, without_twin: Sequence[str] = ()) -> 
     return {"zh": " ".join(zh + [waiting_zh]).strip(), "en": " ".join(en + [waiting_en]).strip()}
 
 
+def run_times(df: pd.DataFrame) -> pd.DataFrame:
+    """What each run cost, largest first, so a reader can plan a rerun of any point."""
+    shown = df.sort_values(["params", "run_id"], ascending=[False, True])
+    return pd.DataFrame({
+        "執行 Run": shown.run_id,
+        "參數 Params": shown.params.map(fmt_int),
+        "精度 Precision": shown.precision,
+        "週期 Epochs": shown.epochs.astype(int),
+        "小時 Hours": (shown.train_seconds / 3600).map("{:.2f}".format),
+        "每週期秒數 s/epoch": (shown.train_seconds / shown.epochs).map("{:.0f}".format),
+        "圖/秒 img/s": shown.images_per_second.map("{:.0f}".format),
+        "裝置 Device": shown.device,
+    }).reset_index(drop=True)
+
+
 def training_hours(df: pd.DataFrame) -> dict[str, float]:
     """Wall-clock training hours of these runs, on CPU and on GPU."""
     on_cpu = df.device.str.startswith("CPU")
