@@ -341,3 +341,24 @@ def test_run_times_list_every_run_with_its_hours_largest_model_first(results):
     assert len(table) == 7 and table["執行 Run"].iloc[0] == "hw8_mobilenet-56135-s0"
     row = table.set_index("執行 Run").loc["mobilenet-8000-s0"]
     assert (row["小時 Hours"], row["每週期秒數 s/epoch"], row["週期 Epochs"]) == ("0.00", "3", 3)
+
+
+def test_a_patience_that_fired_in_neither_run_is_not_called_a_change(results):
+    add_variant(results, "plain_cnn-56135-s0", "long", private=0.56, val=0.56, epochs=30)
+    changed = lambda: report.recipe_variants(  # noqa: E731
+        report.runs(results, include_tagged=True), labels={}).iloc[0].changed
+    assert changed() == "patience 6 → 10"  # the fake twin stopped at epoch 3 of 30
+    for run_id in ("plain_cnn-56135-s0", "plain_cnn-56135-s0-long"):
+        record = json.loads((results / f"{run_id}.json").read_text())
+        write_json_atomic(results / f"{run_id}.json", {**record, "epochs_run": 30})
+    assert changed() == ""
+
+
+def test_relabelled_runs_are_named_with_their_old_id(results):
+    assert report.relabel_note(report.runs(results)) == {"zh": "", "en": ""}
+    record = json.loads((results / "mobilenet-8000-s0.json").read_text())
+    record["relabelled_from"] = {"run_id": "mobilenet-8000-s0-x", "reason": "x became the default"}
+    write_json_atomic(results / "mobilenet-8000-s0.json", record)
+    note = report.relabel_note(report.runs(results))
+    assert "mobilenet-8000-s0 was trained as mobilenet-8000-s0-x (x became the default)" in note["en"]
+    assert "mobilenet-8000-s0-x" in note["zh"]

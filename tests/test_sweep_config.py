@@ -89,3 +89,38 @@ def test_own_settings_lists_only_what_departs_from_the_defaults(tmp_path):
         "plain_cnn-20000-s0-long": {"epochs": 6},
         "hw3_cnn-4746471-s0": {"precision": "mixed_bfloat16"},
     }
+
+
+def test_a_run_that_early_stopping_never_cut_is_a_result_of_a_longer_patience():
+    now = TrainConfig(family="mobilenet", target_params=8000, epochs=30, patience=30)
+    then = dataclasses.replace(now, patience=6)
+    record = {"config_hash": then.hash, "epochs_run": 30, "settings": then.settings()}
+    assert now.is_result(record) and then.is_result(record)
+    assert not now.is_result({**record, "epochs_run": 18})  # patience 6 cut it short
+    longer = dataclasses.replace(now, patience=40)  # it could have stopped where 40 would not
+    assert not then.is_result({"config_hash": longer.hash, "epochs_run": 30,
+                               "settings": longer.settings()})
+    other = dataclasses.replace(then, learning_rate=1e-3)
+    assert not now.is_result({"config_hash": other.hash, "epochs_run": 30,
+                              "settings": other.settings()})
+
+
+def test_a_checkpoint_of_a_shorter_patience_resumes_but_not_other_settings():
+    from helpers.training import checkpoint_resumes
+
+    now = TrainConfig(family="hw3_cnn", target_params=4746471, patience=30)
+    assert checkpoint_resumes(dataclasses.replace(now, patience=6).hash, now)
+    assert not checkpoint_resumes(dataclasses.replace(now, epochs=60).hash, now)
+    assert not checkpoint_resumes(dataclasses.replace(now, patience=31).hash, now)
+    stamp = f"{now.hash} teacher abc"
+    assert checkpoint_resumes(stamp, now, "abc") and not checkpoint_resumes(stamp, now, "def")
+
+
+def test_every_committed_point_of_the_sweep_is_current_or_listed_to_train():
+    """The recipe change to patience 30 kept the runs it could not have changed."""
+    from helpers.results import results_dir
+
+    points = sweep.load_points()
+    done = {p.run_id for p in points if sweep.is_done(p, results_dir())}
+    assert {"hw8_mobilenet-56135-s0", "plain_cnn-42167-s0", "mobilenet-42167-s2",
+            "mobilenet-42167-s2-stop6"} <= done

@@ -342,6 +342,8 @@ def recipe_variants(df: pd.DataFrame, labels: dict[str, str] | None = None) -> p
         before, after = ({**LATER_SETTINGS, **r.record["settings"]} for r in (b, v))
         changed = {k: (before.get(k), after.get(k)) for k in sorted(set(before) | set(after))
                    if before.get(k) != after.get(k)}
+        if all(r.epochs == r.max_epochs for r in (b, v)):
+            changed.pop("patience", None)  # it never fired in either run: no difference
         right = ([correctness([r], val_labels, "val") for r in (v.record, b.record)]
                  if val_labels is not None else [None])
         paired = all(r is not None for r in right)
@@ -450,6 +452,18 @@ def run_times(df: pd.DataFrame) -> pd.DataFrame:
         "圖/秒 img/s": shown.images_per_second.map("{:.0f}".format),
         "裝置 Device": shown.device,
     }).reset_index(drop=True)
+
+
+def relabel_note(df: pd.DataFrame) -> dict[str, str]:
+    """Runs recorded under another run id (``scripts/relabel_run.py``), and why."""
+    moved = [(r.run_id, r.record["relabelled_from"]) for r in df.itertuples()
+             if r.record.get("relabelled_from")]
+    if not moved:
+        return {"zh": "", "en": ""}
+    zh = "；".join(f"{new} 原本以 {old['run_id']} 訓練（{old['reason']}）" for new, old in moved)
+    en = "; ".join(f"{new} was trained as {old['run_id']} ({old['reason']})" for new, old in moved)
+    return {"zh": f"改名的執行（設定與設定雜湊不變）：{zh}。",
+            "en": f"Runs recorded under a new id, with their settings and config hash unchanged: {en}."}
 
 
 def training_hours(df: pd.DataFrame) -> dict[str, float]:

@@ -154,7 +154,8 @@ def own_settings(path: Path = SWEEP_FILE) -> dict[str, dict]:
 
 
 def is_done(point: Point, out_dir: Path) -> bool:
-    """Finished with the same settings (config hash) as asked now, and a student
+    """Finished with the same settings (config hash) as asked now, or with a
+    shorter patience that never fired (``TrainConfig.is_result``), and a student
     from the teacher run that is recorded now."""
     def recorded(run_id: str) -> dict:
         try:
@@ -163,7 +164,7 @@ def is_done(point: Point, out_dir: Path) -> bool:
             return {}
 
     record = recorded(point.run_id)
-    if record.get("config_hash") != point.config.hash:
+    if not point.config.is_result(record):
         return False
     teacher = point.config.teacher
     return not teacher or recorded(teacher).get("config_hash") == record.get("teacher_config_hash")

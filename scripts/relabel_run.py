@@ -1,0 +1,74 @@
+"""Give a finished run another run id (tag), keeping its settings and config hash.
+
+The config hash covers the settings only, never the run id or tag, so a run
+that was trained as a tagged recipe check is the result of an untagged point
+once the default recipe becomes what the check tried (and the other way
+round).  This moves the record, executed notebook and weights, and writes the
+old id into the record (``relabelled_from``) and at the top of the notebook so
+the provenance stays visible.  Atomic per file; refuses to overwrite.
+
+    python scripts/relabel_run.py mobilenet-42167-s2-nostop mobilenet-42167-s2 --reason "..."
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+from pathlib import Path
+
+from helpers.results import results_dir, write_json_atomic
+
+
+def relabel(old: str, new: str, reason: str, out_dir: Path) -> None:
+    record_path, new_path = out_dir / f"{old}.json", out_dir / f"{new}.json"
+    if not record_path.exists():
+        raise SystemExit(f"{record_path}: no such run record")
+    if new_path.exists():
+        raise SystemExit(f"{new_path} exists: move it away first")
+    record = json.loads(record_path.read_text())
+    family_seed = f"{record['family']}-{record['target_params']}-s{record['seed']}"
+    if not new.startswith(family_seed):
+        raise SystemExit(f"{new}: a new id must keep {family_seed} (only the tag changes)")
+    tag = new[len(family_seed) + 1:]
+    record.update(run_id=new, tag=tag,
+                  relabelled_from={"run_id": old, "reason": reason})
+    moves = []
+    for key in ("weights", "local_weights"):
+        if record.get(key):
+            moved = record[key].replace(old, new)
+            moves.append((out_dir / record[key], out_dir / moved))
+            record[key] = moved
+    notebook = out_dir / "notebooks" / f"{old}.ipynb"
+    if notebook.exists():
+        nb = json.loads(notebook.read_text())
+        title = nb["cells"][0]
+        title["source"] = "".join(title["source"]).replace(old, new, 1)
+        nb["cells"].insert(1, {"cell_type": "markdown", "metadata": {}, "source":
+                               f"*Trained as `{old}` and relabelled `{new}`: {reason}. "
+                               "Settings and config hash unchanged; the parameters below are "
+                               "those it ran with.*"})
+        tmp = notebook.with_name(f".{new}.relabel.tmp")
+        tmp.write_text(json.dumps(nb, indent=1, ensure_ascii=False))
+        os.replace(tmp, out_dir / "notebooks" / f"{new}.ipynb")
+        notebook.unlink()
+    for src, dst in moves:
+        if src.exists():
+            os.replace(src, dst)
+    write_json_atomic(new_path, record)
+    record_path.unlink()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("old")
+    parser.add_argument("new")
+    parser.add_argument("--reason", required=True)
+    parser.add_argument("--out-dir", type=Path, default=None)
+    args = parser.parse_args(argv)
+    relabel(args.old, args.new, args.reason, Path(args.out_dir or results_dir()))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,49 @@
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from helpers.results import write_json_atomic
+from helpers.training import TrainConfig
+
+SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "relabel_run.py"
+
+
+def relabel(out_dir, *args):
+    return subprocess.run([sys.executable, str(SCRIPT), *args, "--out-dir", str(out_dir)],
+                          capture_output=True, text=True)
+
+
+def test_a_relabelled_run_keeps_its_settings_and_hash_and_says_where_it_came_from(tmp_path):
+    config = TrainConfig(family="mobilenet", target_params=8000, seed=2, patience=30, tag="nostop")
+    old = config.run_id
+    (tmp_path / "weights").mkdir()
+    (tmp_path / "notebooks").mkdir()
+    (tmp_path / "weights" / f"{old}.keras").write_bytes(b"weights")
+    notebook = {"cells": [{"cell_type": "markdown", "metadata": {}, "source": f"# {old} · run"}],
+                "metadata": {}, "nbformat": 4, "nbformat_minor": 5}
+    (tmp_path / "notebooks" / f"{old}.ipynb").write_text(json.dumps(notebook))
+    write_json_atomic(tmp_path / f"{old}.json", {
+        "run_id": old, "tag": "nostop", "family": "mobilenet", "target_params": 8000, "seed": 2,
+        "settings": config.settings(), "config_hash": config.hash,
+        "weights": f"weights/{old}.keras"})
+
+    assert relabel(tmp_path, old, "mobilenet-8000-s2", "--reason", "now the default").returncode == 0
+    record = json.loads((tmp_path / "mobilenet-8000-s2.json").read_text())
+    assert (record["run_id"], record["tag"], record["config_hash"]) == (
+        "mobilenet-8000-s2", "", config.hash)
+    assert TrainConfig(tag=record["tag"], **record["settings"]).hash == record["config_hash"]
+    assert record["relabelled_from"] == {"run_id": old, "reason": "now the default"}
+    assert (tmp_path / record["weights"]).read_bytes() == b"weights"
+    cells = json.loads((tmp_path / "notebooks" / "mobilenet-8000-s2.ipynb").read_text())["cells"]
+    assert cells[0]["source"].startswith("# mobilenet-8000-s2 ·") and old in cells[1]["source"]
+    assert not list(tmp_path.glob(f"{old}*")) and not (tmp_path / "weights" / f"{old}.keras").exists()
+
+    (tmp_path / f"{old}.json").write_text("{}")
+    refused = relabel(tmp_path, old, "mobilenet-8000-s2", "--reason", "again")
+    assert refused.returncode != 0 and "exists" in refused.stderr
+    write_json_atomic(tmp_path / "x.json", {**record, "run_id": "x"})
+    wrong = relabel(tmp_path, "x", "plain_cnn-8000-s2-y", "--reason", "r")
+    assert wrong.returncode != 0 and "must keep mobilenet-8000-s2" in wrong.stderr
