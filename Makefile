@@ -23,15 +23,16 @@ BUILT := book/_build/.built
 # execution cache and Sphinx's incremental build do not watch: when either is
 # newer than the last build, start the build afresh so no page shows old numbers.
 report: $(STAMP)  ## build the HTML report into book/_build/html
-	@if [ ! -e $(BUILT) ] || [ -n "$$(find results src/helpers -maxdepth 2 -newer $(BUILT) \
-	    \( -name '*.json' -o -name '*.npz' -o -name '*.py' \) -print -quit)" ]; then \
-	  echo "results or helpers changed since the last build: rebuilding every page"; \
+	@if [ ! -e $(BUILT) ] || [ -n "$$(find results src/helpers sweep.yml -maxdepth 2 -newer $(BUILT) \
+	    \( -name '*.json' -o -name '*.npz' -o -name '*.py' -o -name sweep.yml \) -print -quit)" ]; then \
+	  echo "results, sweep.yml or helpers changed since the last build: rebuilding every page"; \
 	  rm -rf book/_build; fi
+	@mkdir -p book/_build && touch $(BUILT).next  # a result written during the build is newer
 	$(VENV)/bin/jupyter-book build book/
-	@touch $(BUILT)
+	@mv $(BUILT).next $(BUILT)
 	@echo "Open book/_build/html/index.html"
 
-test: $(STAMP)  ## every test (real-data tests need FER2013_PATH)
+test: $(STAMP)  ## every test (real-data tests find the data at FER2013_PATH or data/, else skip)
 	$(PY) -m pytest
 
 test-fast: $(STAMP)  ## the tests that neither train nor build

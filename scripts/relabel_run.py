@@ -17,7 +17,9 @@ import json
 import os
 from pathlib import Path
 
-from helpers.results import results_dir, write_json_atomic
+from helpers.distill import TEACHERS_DIR
+from helpers.results import results_dir, run_id, write_json_atomic
+from helpers.sweep import load_points
 
 
 def relabel(old: str, new: str, reason: str, out_dir: Path) -> None:
@@ -28,9 +30,13 @@ def relabel(old: str, new: str, reason: str, out_dir: Path) -> None:
         raise SystemExit(f"{new_path} exists: move it away first")
     record = json.loads(record_path.read_text())
     family_seed = f"{record['family']}-{record['target_params']}-s{record['seed']}"
-    if not new.startswith(family_seed):
+    tag = new[len(family_seed) + 1:] if new.startswith(family_seed + "-") else ""
+    if new != run_id(record["family"], record["target_params"], record["seed"], tag):
         raise SystemExit(f"{new}: a new id must keep {family_seed} (only the tag changes)")
-    tag = new[len(family_seed) + 1:]
+    students = [p.run_id for p in load_points() if p.config.teacher == old]
+    if students or (out_dir / TEACHERS_DIR / f"{old}.npz").exists():
+        raise SystemExit(f"{old} is a teacher ({', '.join(students) or 'cached soft labels'}): "
+                         "its students name it by run id, so it keeps it")
     record.update(run_id=new, tag=tag,
                   relabelled_from={"run_id": old, "reason": reason})
     moves = []
@@ -40,6 +46,10 @@ def relabel(old: str, new: str, reason: str, out_dir: Path) -> None:
             moves.append((out_dir / record[key], out_dir / moved))
             record[key] = moved
     notebook = out_dir / "notebooks" / f"{old}.ipynb"
+    targets = [dst for _, dst in moves] + [out_dir / "notebooks" / f"{new}.ipynb"]
+    if any(t.exists() for t in targets):
+        raise SystemExit(f"{', '.join(str(t) for t in targets if t.exists())} exists: "
+                         "move it away first")
     if notebook.exists():
         nb = json.loads(notebook.read_text())
         title = nb["cells"][0]

@@ -44,6 +44,16 @@ def test_a_relabelled_run_keeps_its_settings_and_hash_and_says_where_it_came_fro
     (tmp_path / f"{old}.json").write_text("{}")
     refused = relabel(tmp_path, old, "mobilenet-8000-s2", "--reason", "again")
     assert refused.returncode != 0 and "exists" in refused.stderr
-    write_json_atomic(tmp_path / "x.json", {**record, "run_id": "x"})
-    wrong = relabel(tmp_path, "x", "plain_cnn-8000-s2-y", "--reason", "r")
-    assert wrong.returncode != 0 and "must keep mobilenet-8000-s2" in wrong.stderr
+    write_json_atomic(tmp_path / "x.json", {**record, "run_id": "x", "weights": "weights/x.keras"})
+    (tmp_path / "weights" / "x.keras").write_bytes(b"x")
+    for wrong_id in ("plain_cnn-8000-s2-y", "mobilenet-8000-s20"):
+        wrong = relabel(tmp_path, "x", wrong_id, "--reason", "r")
+        assert wrong.returncode != 0 and "must keep mobilenet-8000-s2" in wrong.stderr
+    (tmp_path / "weights" / "mobilenet-8000-s2-z.keras").write_bytes(b"other")
+    clash = relabel(tmp_path, "x", "mobilenet-8000-s2-z", "--reason", "r")
+    assert clash.returncode != 0 and "mobilenet-8000-s2-z.keras exists" in clash.stderr
+    assert (tmp_path / "x.json").exists()  # nothing moved
+    (tmp_path / "teachers").mkdir()
+    (tmp_path / "teachers" / "x.npz").write_bytes(b"soft labels")
+    teacher = relabel(tmp_path, "x", "mobilenet-8000-s2-t", "--reason", "r")
+    assert teacher.returncode != 0 and "x is a teacher" in teacher.stderr

@@ -324,16 +324,17 @@ def test_q4_names_the_runs_early_stopping_cut_short_and_their_longer_twin(result
     stopped = json.loads((results / "mobilenet-42167-s1.json").read_text())
     stopped["epochs_run"] = 18
     write_json_atomic(results / "mobilenet-42167-s1.json", stopped)
-    note = report.early_stop_note(report.runs(results, include_tagged=True), 42167)
+    note = report.early_stop_note(report.runs(results, include_tagged=True), 42167, labels={})
     assert "mobilenet-42167-s1 early-stopped at epoch 18 of 30 (Private 0.6200)" in note["en"]
     assert "retrained" not in note["en"] and "mobilenet-42167-s0" not in note["en"]
     twin = {**stopped, "run_id": "mobilenet-42167-s1-nostop", "tag": "nostop", "epochs_run": 30,
             "private_accuracy": 0.65, "settings": {**stopped["settings"], "patience": 30}}
     write_json_atomic(results / "mobilenet-42167-s1-nostop.json", twin)
-    note = report.early_stop_note(report.runs(results, include_tagged=True), 42167)
+    note = report.early_stop_note(report.runs(results, include_tagged=True), 42167, labels={})
     assert "retrained it with patience 6 → 30 for 30 epochs: Private 0.6500" in note["en"]
     assert "第 18 個週期" in note["zh"] and "0.6500" in note["zh"]
-    assert report.early_stop_note(report.runs(results, include_tagged=True), 56135)["en"] == ""
+    assert report.early_stop_note(report.runs(results, include_tagged=True), 56135,
+                                  labels={})["en"] == ""
 
 
 def test_run_times_list_every_run_with_its_hours_largest_model_first(results):
@@ -352,6 +353,10 @@ def test_a_patience_that_fired_in_neither_run_is_not_called_a_change(results):
         record = json.loads((results / f"{run_id}.json").read_text())
         write_json_atomic(results / f"{run_id}.json", {**record, "epochs_run": 30})
     assert changed() == ""
+    verdict = report.recipe_verdict(report.recipe_variants(
+        report.runs(results, include_tagged=True), labels={}))
+    assert "with the same settings (early stopping fired in neither run): trained" in verdict["en"]
+    assert "設定相同" in verdict["zh"]
 
 
 def test_relabelled_runs_are_named_with_their_old_id(results):

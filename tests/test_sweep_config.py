@@ -112,6 +112,9 @@ def test_a_checkpoint_of_a_shorter_patience_resumes_but_not_other_settings():
     assert checkpoint_resumes(dataclasses.replace(now, patience=6).hash, now)
     assert not checkpoint_resumes(dataclasses.replace(now, epochs=60).hash, now)
     assert not checkpoint_resumes(dataclasses.replace(now, patience=31).hash, now)
+    never = dataclasses.replace(now, patience=0)
+    assert checkpoint_resumes(never.hash, never)
+    assert not now.is_result({"config_hash": now.hash.upper(), "settings": {}})
     stamp = f"{now.hash} teacher abc"
     assert checkpoint_resumes(stamp, now, "abc") and not checkpoint_resumes(stamp, now, "def")
 

@@ -428,11 +428,13 @@ def recipe_verdict(variants: pd.DataFrame, without_twin: Sequence[str] = ()) -> 
     for _, v in variants.iterrows():
         se = v.val_gain_se * 100
         kind_zh, kind_en = ("逐張配對的", "paired ") if v.paired else ("", "")
-        zh.append(f"{v.model}（{v.params:,} 個參數），{v.changed}：訓練了 {v.variant_epochs_run} 個週期"
+        changed_zh = v.changed or "設定相同（早停在兩次訓練中都沒有觸發）"
+        changed_en = v.changed or "the same settings (early stopping fired in neither run)"
+        zh.append(f"{v.model}（{v.params:,} 個參數），{changed_zh}：訓練了 {v.variant_epochs_run} 個週期"
                   f"（原本 {v.base_epochs_run} 個），驗證準確率變化 {v.val_gain * 100:+.2f} 個百分點"
                   f"（{kind_zh}標準誤 {se:.2f}；各只有一個種子，種子間變異不在其中），"
                   f"Private 變化 {v.private_gain * 100:+.2f} 個百分點。")
-        en.append(f"{v.model} ({v.params:,} parameters) with {v.changed}: trained "
+        en.append(f"{v.model} ({v.params:,} parameters) with {changed_en}: trained "
                   f"{v.variant_epochs_run} epochs (against {v.base_epochs_run}); validation accuracy "
                   f"{v.val_gain * 100:+.2f} points ({kind_en}standard error {se:.2f}; one seed each, "
                   f"so the seed noise is not in it), Private {v.private_gain * 100:+.2f} points.")
@@ -448,8 +450,9 @@ def run_times(df: pd.DataFrame) -> pd.DataFrame:
         "精度 Precision": shown.precision,
         "週期 Epochs": shown.epochs.astype(int),
         "小時 Hours": (shown.train_seconds / 3600).map("{:.2f}".format),
-        "每週期秒數 s/epoch": (shown.train_seconds / shown.epochs).map("{:.0f}".format),
-        "圖/秒 img/s": shown.images_per_second.map("{:.0f}".format),
+        "每週期秒數 s/epoch": [f"{t / e:.0f}" if e else "—"
+                            for t, e in zip(shown.train_seconds, shown.epochs)],
+        "圖/秒 img/s": shown.images_per_second.map(lambda r: f"{r:.0f}" if r else "—"),
         "裝置 Device": shown.device,
     }).reset_index(drop=True)
 
@@ -589,7 +592,8 @@ def q4_error_note(pairs: pd.DataFrame) -> dict[str, str]:
                   "spread is not measured yet"}
 
 
-def early_stop_note(all_runs: pd.DataFrame, target: int) -> dict[str, str]:
+def early_stop_note(all_runs: pd.DataFrame, target: int,
+                    labels: dict[str, str] | None = None) -> dict[str, str]:
     """The runs at Q4's headline budget that early stopping cut short, with their recipe check.
 
     ``all_runs`` includes the tagged runs (``runs(include_tagged=True)``), so a
@@ -600,12 +604,13 @@ def early_stop_note(all_runs: pd.DataFrame, target: int) -> dict[str, str]:
     stopped = at_budget[at_budget.epochs < at_budget.max_epochs]
     if stopped.empty:
         return {"zh": "", "en": ""}
-    variants = recipe_variants(all_runs) if (all_runs.tag != "").any() else pd.DataFrame()
+    variants = (recipe_variants(all_runs, labels) if (all_runs.tag != "").any()
+                else pd.DataFrame())
     zh, en = [], []
     for r in stopped.itertuples():
-        zh.append(f"{r.run_id} 在第 {r.epochs} 個週期（共 {r.max_epochs} 個）就提早停止，"
+        zh.append(f"{r.run_id} 在第 {int(r.epochs)} 個週期（共 {int(r.max_epochs)} 個）就提早停止，"
                   f"Private {r.private:.4f}")
-        en.append(f"{r.run_id} early-stopped at epoch {r.epochs} of {r.max_epochs} "
+        en.append(f"{r.run_id} early-stopped at epoch {int(r.epochs)} of {int(r.max_epochs)} "
                   f"(Private {r.private:.4f})")
         longer = (variants[(variants.base_run == r.run_id)
                            & (variants.variant_epochs_run > variants.base_epochs_run)]
@@ -615,9 +620,9 @@ def early_stop_note(all_runs: pd.DataFrame, target: int) -> dict[str, str]:
                        f"Private {v.variant_private:.4f}")
             en[-1] += (f"; the recipe check on the Reproduce page retrained it with {v.changed} for "
                        f"{v.variant_epochs_run} epochs: Private {v.variant_private:.4f}")
-    return {"zh": "此預算的平均值包含提早停止的執行：" + "；".join(zh) + "。這類執行會拉低平均並加大種子間的變異。",
+    return {"zh": "此預算的平均值包含提早停止的執行：" + "；".join(zh) + "。",
             "en": "The means at this budget include runs that early stopping cut short: "
-                  + "; ".join(en) + ". Such runs pull the mean down and widen the seed spread."}
+                  + "; ".join(en) + "."}
 
 
 def q4_verdict(pairs: pd.DataFrame) -> dict[str, str]:

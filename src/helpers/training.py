@@ -124,13 +124,14 @@ class TrainConfig:
         the same settings with a patience of at most this one's.  Early stopping
         changes nothing before it fires, so such a run that has not stopped (a
         checkpoint) or that ran all its epochs (a record) is this config's run."""
-        return {replace(self, patience=p).hash for p in range(1, self.patience + 1)}
+        return {self.hash} | {replace(self, patience=p).hash for p in range(1, self.patience)}
 
     def is_result(self, record: dict) -> bool:
         """Whether a run record is this config's result (see ``same_run_hashes``)."""
         if record.get("config_hash") == self.hash:
             return True
-        ran_all = record.get("epochs_run") == record.get("settings", {}).get("epochs")
+        epochs = record.get("settings", {}).get("epochs")
+        ran_all = isinstance(epochs, int) and record.get("epochs_run") == epochs
         return ran_all and record.get("config_hash") in self.same_run_hashes()
 
 
