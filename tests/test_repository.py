@@ -18,8 +18,21 @@ def test_no_data_images_or_large_files_are_tracked():
     too_big = [str(f) for f in files if f.is_file() and f.stat().st_size > MAX_BYTES]
     assert not too_big, f"files over 20 MB: {too_big}"
     forbidden = (".csv", ".csv.gz", ".npz", ".jpg", ".jpeg")
-    data_like = [str(f) for f in files if f.name.lower().endswith(forbidden)]
+    data_like = [str(f) for f in files if f.name.lower().endswith(forbidden)
+                 and not is_teacher_soft_labels(f)]
     assert not data_like, f"data or face images must not be committed: {data_like}"
+
+
+def is_teacher_soft_labels(path) -> bool:
+    """A distillation cache (results/teachers/*.npz): 7 class probabilities per
+    image and the hashes that key it, never pixels, so it may be committed."""
+    import numpy as np
+
+    if path.parent.name != "teachers" or path.parent.parent.name != "results":
+        return False
+    with np.load(path) as stored:
+        return (set(stored.files) == {"config_hash", "data_sha256", "train", "val"}
+                and all(stored[s].ndim == 2 and stored[s].shape[1] == 7 for s in ("train", "val")))
 
 
 def test_no_unfinished_run_artifacts_are_tracked():
@@ -28,3 +41,19 @@ def test_no_unfinished_run_artifacts_are_tracked():
                   if f.name.endswith(".partial.ipynb") or "checkpoints" in f.parts
                   or "failed" in f.parts]
     assert not unfinished, f"in-progress run files are tracked: {unfinished}"
+
+
+def test_only_soft_labels_pass_as_a_teacher_cache(tmp_path):
+    import numpy as np
+
+    teachers = tmp_path / "results" / "teachers"
+    teachers.mkdir(parents=True)
+    np.savez(teachers / "ok.npz", config_hash="a", data_sha256="b",
+             train=np.zeros((5, 7), np.float16), val=np.zeros((2, 7), np.float16))
+    np.savez(teachers / "faces.npz", config_hash="a", data_sha256="b",
+             train=np.zeros((5, 48, 48), np.uint8), val=np.zeros((2, 7), np.float16))
+    np.savez(tmp_path / "ok.npz", config_hash="a", data_sha256="b",
+             train=np.zeros((5, 7), np.float16), val=np.zeros((2, 7), np.float16))
+    assert is_teacher_soft_labels(teachers / "ok.npz")
+    assert not is_teacher_soft_labels(teachers / "faces.npz")
+    assert not is_teacher_soft_labels(tmp_path / "ok.npz")  # not under results/teachers
