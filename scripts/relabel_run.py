@@ -29,7 +29,7 @@ def relabel(old: str, new: str, reason: str, out_dir: Path) -> None:
     if new_path.exists():
         raise SystemExit(f"{new_path} exists: move it away first")
     record = json.loads(record_path.read_text())
-    family_seed = f"{record['family']}-{record['target_params']}-s{record['seed']}"
+    family_seed = run_id(record["family"], record["target_params"], record["seed"])
     tag = new[len(family_seed) + 1:] if new.startswith(family_seed + "-") else ""
     if new != run_id(record["family"], record["target_params"], record["seed"], tag):
         raise SystemExit(f"{new}: a new id must keep {family_seed} (only the tag changes)")
@@ -58,9 +58,7 @@ def relabel(old: str, new: str, reason: str, out_dir: Path) -> None:
                                f"*Trained as `{old}` and relabelled `{new}`: {reason}. "
                                "Settings and config hash unchanged; the parameters below are "
                                "those it ran with.*"})
-        tmp = notebook.with_name(f".{new}.relabel.tmp")
-        tmp.write_text(json.dumps(nb, indent=1, ensure_ascii=False))
-        os.replace(tmp, out_dir / "notebooks" / f"{new}.ipynb")
+        write_json_atomic(out_dir / "notebooks" / f"{new}.ipynb", nb)
         notebook.unlink()
     for src, dst in moves:
         if src.exists():
