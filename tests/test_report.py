@@ -205,6 +205,17 @@ def test_curve_summary_counts_hw8_on_mobilenet_and_leaves_variants_off(results, 
     assert report.curve_summary(["plain_cnn"], df)["precision_en"] == ""
 
 
+def test_q3_says_whether_the_hw3_cnn_is_in_its_counts(results):
+    df = report.runs(results)  # the fixture has no HW3 CNN run
+    assert "hw3_counted_en" not in report.curve_summary(["plain_cnn"], df)
+    without = report.curve_summary(["plain_cnn", "hw3_cnn"], df)
+    assert without["hw3_counted_en"].endswith("has no result yet, so it is not in these counts")
+    hw3 = df[df.model == "plain_cnn"].iloc[[0]].assign(model="hw3_cnn", family="hw3_cnn")
+    counted = report.curve_summary(["plain_cnn", "hw3_cnn"], pd.concat([df, hw3]))
+    assert counted["hw3_counted_en"] == "These counts include the HW3 CNN (a plain CNN too)"
+    assert counted["n_runs"] == without["n_runs"] + 1
+
+
 
 def test_evaluation_records_every_prediction_in_file_order():
     rng = np.random.default_rng(0)

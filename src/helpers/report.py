@@ -145,7 +145,17 @@ def curve_summary(families: list[str], df: pd.DataFrame | None = None) -> dict:
             "n_missing": len(missing_points(families)),
             **(bfloat16_sentence(f"參數量為 {sizes} 的點", f"points of {sizes} parameters",
                                  plural=True, others=True, prefix="precision_")
-               if sizes else {"precision_zh": "", "precision_en": ""})}
+               if sizes else {"precision_zh": "", "precision_en": ""}),
+            **(_hw3_counted(df) if "hw3_cnn" in families else {})}
+
+
+def _hw3_counted(df: pd.DataFrame) -> dict[str, str]:
+    """Q3 counts the HW3 CNN as a plain CNN: say whether it is in the numbers yet."""
+    if (df.model == "hw3_cnn").any():
+        return {"hw3_counted_zh": "這些數字包含 HW3 CNN（它也是一般 CNN）",
+                "hw3_counted_en": "These counts include the HW3 CNN (a plain CNN too)"}
+    return {"hw3_counted_zh": "HW3 CNN（也是一般 CNN）尚無結果，不在這些數字中",
+            "hw3_counted_en": "The HW3 CNN (a plain CNN too) has no result yet, so it is not in these counts"}
 
 
 def correctness(records: list[dict], labels: np.ndarray, split: str = "private") -> np.ndarray | None:
@@ -604,7 +614,10 @@ def early_stop_note(all_runs: pd.DataFrame, target: int,
     stopped = at_budget[at_budget.epochs < at_budget.max_epochs]
     if stopped.empty:
         return {"zh": "", "en": ""}
-    variants = (recipe_variants(all_runs, labels) if (all_runs.tag != "").any()
+    # Only the stopped runs' twins are needed: don't pair every recipe check.
+    keys = set(_twin_keys(stopped))
+    related = all_runs[[key in keys for key in _twin_keys(all_runs)]]
+    variants = (recipe_variants(related, labels) if (related.tag != "").any()
                 else pd.DataFrame())
     zh, en = [], []
     for r in stopped.itertuples():
