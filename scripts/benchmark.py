@@ -111,6 +111,17 @@ def precision_ratio(family: str, target_params: int, n_images: int, repeats: int
             "speedup": seconds["float32"] / seconds["mixed_bfloat16"]}
 
 
+def family_budget(text: str) -> tuple[str, int]:
+    """``FAMILY:PARAMS`` from the command line, e.g. ``plain_cnn:20000``."""
+    from helpers.models import FAMILIES
+
+    family, _, params = text.partition(":")
+    if family not in FAMILIES or not params.isdigit():
+        raise argparse.ArgumentTypeError(
+            f"expected FAMILY:PARAMS with FAMILY one of {', '.join(FAMILIES)}, got {text!r}")
+    return family, int(params)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -121,16 +132,16 @@ def main() -> None:
     parser.add_argument("--data-path", default=None)
     parser.add_argument("--precision", action="store_true",
                         help="measure the bfloat16 speed-up instead (FAMILY:PARAMS in --budgets)")
-    parser.add_argument("--budgets", nargs="+",
-                        default=["hw8_mobilenet:56135", "plain_cnn:20000", "hw3_cnn:4746471",
-                                 "mobilenet:500000", "mobilenet:1500000", "plain_cnn:500000",
-                                 "plain_cnn:1500000"])
+    parser.add_argument("--budgets", nargs="+", type=family_budget, metavar="FAMILY:PARAMS",
+                        default=[("hw8_mobilenet", 56135), ("plain_cnn", 20000),
+                                 ("hw3_cnn", 4746471), ("mobilenet", 500000),
+                                 ("mobilenet", 1500000), ("plain_cnn", 500000),
+                                 ("plain_cnn", 1500000)])
     args = parser.parse_args()
 
     if args.precision:
-        for budget in args.budgets:
-            family, _, params = budget.partition(":")
-            r = precision_ratio(family, int(params), args.images // 4, args.repeats)
+        for family, params in args.budgets:
+            r = precision_ratio(family, params, args.images // 4, args.repeats)
             print(f"{family:14s} {r['target']:>9,}  mixed_bfloat16 is {r['speedup']:.2f}x "
                   "the speed of float32", flush=True)
         return

@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 from pathlib import Path
 
 from helpers.distill import TEACHERS_DIR
@@ -59,12 +60,16 @@ def relabel(old: str, new: str, reason: str, out_dir: Path) -> None:
                                "Settings and config hash unchanged; the parameters below are "
                                "those it ran with.*"})
         write_json_atomic(out_dir / "notebooks" / f"{new}.ipynb", nb)
-        notebook.unlink()
+    # Every new file first, the record last; only then remove the old ones, so a
+    # crash part-way leaves the old run whole (and the new files to delete).
     for src, dst in moves:
         if src.exists():
-            os.replace(src, dst)
+            tmp = dst.with_name(f".{dst.name}.tmp")
+            shutil.copy2(src, tmp)
+            os.replace(tmp, dst)
     write_json_atomic(new_path, record)
-    record_path.unlink()
+    for old_file in [notebook, *(src for src, _ in moves), record_path]:
+        old_file.unlink(missing_ok=True)
 
 
 def main(argv: list[str] | None = None) -> int:

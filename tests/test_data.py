@@ -1,5 +1,6 @@
 import gzip
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -61,6 +62,25 @@ def test_missing_file_says_where_to_get_and_put_it(tmp_path, monkeypatch):
     assert "Kaggle" in message and "fer2013.csv" in message
     assert "data/fer2013.csv" in message and "FER2013_PATH" in message
     assert str(tmp_path / "nope.csv") in message
+    assert "tar xzf fer2013.tar.gz" in message and "data/fer2013/" in message
+
+
+def test_missing_file_named_by_fer2013_path_says_the_variable_is_wrong(tmp_path, monkeypatch):
+    monkeypatch.setenv("FER2013_PATH", str(tmp_path / "typo.csv"))
+    with pytest.raises(FileNotFoundError,
+                       match=r"FER2013_PATH is set to .*typo\.csv, which does not exist"):
+        load_fer2013()
+
+
+def test_missing_file_lists_every_default_location(monkeypatch):
+    monkeypatch.delenv("FER2013_PATH", raising=False)
+    monkeypatch.setattr(data, "DEFAULT_LOCATIONS", tuple(Path("/nonexistent") / n
+                                                         for n in ("a.csv", "b.csv.gz")))
+    with pytest.raises(FileNotFoundError) as info:
+        load_fer2013()
+    message = str(info.value)
+    assert "/nonexistent/a.csv" in message and "/nonexistent/b.csv.gz" in message
+    assert "FER2013_PATH is set" not in message
 
 
 def bad_row(rows, index, label=None, pixels=None, usage=None):

@@ -5,7 +5,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from helpers import models, report, training
+from helpers import report, training
+from helpers._quiet import import_keras
 from helpers.data import Split
 from helpers.results import decode_classes, encode_classes, write_json_atomic
 
@@ -220,9 +221,18 @@ def test_q3_says_whether_the_hw3_cnn_is_in_its_counts(results):
 def test_evaluation_records_every_prediction_in_file_order():
     rng = np.random.default_rng(0)
     split = Split(rng.integers(0, 256, (40, 48, 48, 1), dtype=np.uint8), rng.integers(0, 7, 40))
-    scores = training.evaluate(models.mobilenet(0.25), split, batch_size=16)
+    keras = import_keras()
+    keras.utils.set_random_seed(0)  # a linear model: its predictions vary image to image
+    model = keras.Sequential([keras.Input((48, 48, 1)), keras.layers.Flatten(),
+                              keras.layers.Dense(7)])
+    scores = training.evaluate(model, split, batch_size=16)
     predictions = decode_classes(scores["predictions"])
-    assert predictions.size == 40
+    assert predictions.size == 40 and len(set(predictions.tolist())) >= 4
+    # Image by image, in file order: one-image datasets cannot be reordered.
+    for i in range(0, 40, 3):
+        alone = training.make_dataset(split.images[i:i + 1], split.labels[i:i + 1], 1,
+                                      training=False)
+        assert model.predict(alone, verbose=0).argmax() == predictions[i]
     assert scores["accuracy"] == pytest.approx((predictions == split.labels).mean())
     cm = np.zeros((7, 7), dtype=int)
     np.add.at(cm, (split.labels, predictions), 1)
@@ -378,3 +388,16 @@ def test_relabelled_runs_are_named_with_their_old_id(results):
     note = report.relabel_note(report.runs(results))
     assert "mobilenet-8000-s0 was trained as mobilenet-8000-s0-x (x became the default)" in note["en"]
     assert "mobilenet-8000-s0-x" in note["zh"]
+
+
+def test_a_broken_record_is_named_with_what_to_do(results):
+    path = results / "mobilenet-8000-s0.json"
+    record = json.loads(path.read_text())
+    del record["macs"]
+    write_json_atomic(path, record)
+    with pytest.raises(ValueError, match=r"mobilenet-8000-s0\.json: not a complete run record "
+                                         r"\(missing or malformed 'macs'\)"):
+        report.runs(results)
+    path.write_text('{"run_id": "mobilenet-8000-s0", "params": ')  # cut short by hand
+    with pytest.raises(ValueError, match=r"mobilenet-8000-s0\.json: not a run record .*delete it"):
+        report.runs(results)

@@ -8,7 +8,6 @@ from helpers import report, sweep, training
 from helpers.results import decode_classes, write_json_atomic
 from helpers.training import TrainConfig
 
-pytestmark = pytest.mark.slow
 
 RECORD_FIELDS = {
     "family", "width", "params", "macs", "seed", "settings", "epochs_run", "best_epoch",
@@ -23,6 +22,7 @@ def quick_point(family="hw8_mobilenet", target=56135, seed=0, limit=256):
                                    limit=limit, patience=1, tag="quick"))
 
 
+@pytest.mark.slow  # trains, or starts a dask cluster
 def test_quick_papermill_run_records_everything(real_data_path, real_data, tmp_path):
     result = sweep.run_point(quick_point(), str(tmp_path), str(real_data_path), threads=2)
     assert result["status"] == "done", result
@@ -32,7 +32,9 @@ def test_quick_papermill_run_records_everything(real_data_path, real_data, tmp_p
     assert record["train_images"] == 256 and record["epochs_run"] == 1
     assert record["scores"]["private"]["n"] == 3589
     assert sum(map(sum, record["scores"]["public"]["confusion_matrix"])) == 3589
-    assert 0 <= record["private_accuracy"] <= 1
+    predictions = decode_classes(record["scores"]["private"]["predictions"])
+    assert record["private_accuracy"] == pytest.approx(
+        (predictions == real_data.private.labels).mean())
     assert (tmp_path / "weights" / "hw8_mobilenet-56135-s0-quick.keras").exists()
     notebook = nbformat.read(tmp_path / "notebooks" / "hw8_mobilenet-56135-s0-quick.ipynb", 4)
     text = json.dumps(notebook)
@@ -64,6 +66,7 @@ def test_quick_papermill_run_records_everything(real_data_path, real_data, tmp_p
         "hw8_mobilenet-56135-s0-quick"]
 
 
+@pytest.mark.slow  # trains, or starts a dask cluster
 def test_sweep_reports_an_impossible_point_and_finishes_the_others(real_data_path, tmp_path):
     good = quick_point(family="mobilenet", target=8000)
     impossible = quick_point(family="plain_cnn", target=10**12)
@@ -134,6 +137,7 @@ def fake_run_point(point, out_dir, data_path=None, threads=None, after=None):
     return {"run_id": point.run_id, "status": "done"}
 
 
+@pytest.mark.slow  # trains, or starts a dask cluster
 def test_a_student_waits_for_its_teacher_and_fails_with_it(monkeypatch, tmp_path):
     from dask.distributed import LocalCluster
 
@@ -171,6 +175,7 @@ def test_a_teacher_must_be_listed_before_its_students(tmp_path):
         sweep.load_points(sweep_file)
 
 
+@pytest.mark.slow  # trains, or starts a dask cluster
 def test_a_student_is_current_only_with_the_teacher_it_learned_from(monkeypatch, tmp_path):
     from dask.distributed import LocalCluster
 

@@ -48,8 +48,12 @@ def test_config_for_starts_from_the_listed_point_and_parses_command_line_strings
     typed = sweep.config_for("mobilenet", 8000, sweep_file=sweep_file, limit="256",
                              augment="False")
     assert typed.limit == 256 and typed.augment is False
-    with pytest.raises(ValueError, match="expected a boolean"):
+    with pytest.raises(ValueError, match="setting 'augment'.*expected a boolean"):
         sweep.config_for("mobilenet", 8000, sweep_file=sweep_file, augment="maybe")
+    with pytest.raises(ValueError, match="setting 'epochs': expected int, got 'abc'"):
+        sweep.config_for("mobilenet", 8000, sweep_file=sweep_file, epochs="abc")
+    with pytest.raises(ValueError, match="setting 'seed': expected int, got 'one'"):
+        sweep.config_for("mobilenet", 8000, "one", sweep_file=sweep_file)
 
 
 def test_committed_results_keep_their_config_hash():
@@ -112,8 +116,8 @@ def test_a_checkpoint_of_a_shorter_patience_resumes_but_not_other_settings():
     assert checkpoint_resumes(dataclasses.replace(now, patience=6).hash, now)
     assert not checkpoint_resumes(dataclasses.replace(now, epochs=60).hash, now)
     assert not checkpoint_resumes(dataclasses.replace(now, patience=31).hash, now)
-    never = dataclasses.replace(now, patience=0)
-    assert checkpoint_resumes(never.hash, never)
+    shortest = dataclasses.replace(now, patience=1)
+    assert checkpoint_resumes(shortest.hash, shortest)
     assert not now.is_result({"config_hash": now.hash.upper(), "settings": {}})
     stamp = f"{now.hash} teacher abc"
     assert checkpoint_resumes(stamp, now, "abc") and not checkpoint_resumes(stamp, now, "def")
@@ -127,3 +131,48 @@ def test_every_committed_point_of_the_sweep_is_current_or_listed_to_train():
     done = {p.run_id for p in points if sweep.is_done(p, results_dir())}
     assert {"hw8_mobilenet-56135-s0", "plain_cnn-42167-s0", "mobilenet-42167-s2",
             "mobilenet-42167-s2-stop6"} <= done
+
+
+@pytest.mark.parametrize("setting, value, expected", [
+    ("family", "mobilnet", "family must be one of"),
+    ("epochs", 0, "epochs must be a whole number of at least 1, got 0"),
+    ("batch_size", 0, "batch_size must be a whole number of at least 1"),
+    ("patience", 0, "patience must be a whole number of at least 1"),
+    ("limit", 0, "limit must be empty .* or at least 1, got 0"),
+    ("learning_rate", 0.0, "learning_rate must be a number above 0"),
+    ("target_params", -5, "target_params must be a whole number"),
+    ("epochs", 2.5, "epochs must be a whole number"),
+])
+def test_a_setting_out_of_range_is_refused_by_name(setting, value, expected):
+    with pytest.raises(ValueError, match=expected):
+        TrainConfig(**{setting: value})
+
+
+def test_the_command_line_refuses_what_would_run_nothing_or_hang(capsys, tmp_path):
+    with pytest.raises(SystemExit):
+        sweep.main(["--dry-run", "--only", "mobilenet-8000-s9", "--out-dir", str(tmp_path)])
+    assert "--only mobilenet-8000-s9: matches no point" in capsys.readouterr().err
+    for option in ("--workers", "--threads"):
+        with pytest.raises(SystemExit):
+            sweep.main(["--dry-run", option, "0", "--out-dir", str(tmp_path)])
+        assert "expected a whole number of at least 1, got '0'" in capsys.readouterr().err
+
+
+def test_a_sweep_without_the_data_says_where_to_get_it_before_starting(capsys, tmp_path,
+                                                                       monkeypatch):
+    monkeypatch.setattr(sweep, "run_sweep", lambda *a, **k: pytest.fail("must not start"))
+    code = sweep.main(["--only", "mobilenet-8000-s0", "--out-dir", str(tmp_path),
+                       "--data-path", str(tmp_path / "none.csv")])
+    assert code == 2
+    error = capsys.readouterr().err
+    assert "FER2013 not found" in error and "Kaggle" in error and "none.csv" in error
+
+
+def test_a_failed_notebook_is_reported_by_its_error_and_first_line():
+    from papermill.exceptions import PapermillExecutionError
+
+    exc = PapermillExecutionError(cell_index=3, exec_count=3, source="", ename="FileNotFoundError",
+                                  evalue="FER2013 not found.\nDownload it.\nThe book does not need it.",
+                                  traceback=[])
+    assert sweep._error_line(exc) == "FileNotFoundError: FER2013 not found."
+    assert sweep._error_line(KeyboardInterrupt()) == "KeyboardInterrupt"

@@ -12,9 +12,9 @@ import pytest
 from helpers import models, training
 from helpers.data import Split
 
-pytestmark = pytest.mark.slow
 
 
+@pytest.mark.slow  # trains, or starts a dask cluster
 def test_one_epoch_on_512_real_images_lowers_the_loss(real_data):
     import keras
 
@@ -30,6 +30,7 @@ def test_one_epoch_on_512_real_images_lowers_the_loss(real_data):
     assert after < before
 
 
+@pytest.mark.slow  # trains, or starts a dask cluster
 def test_augmentation_changes_training_batches_only(real_data):
     images, labels = real_data.val.images[:64], real_data.val.labels[:64]
     plain = next(iter(training.make_dataset(images, labels, 64, training=False)))[0].numpy()
@@ -49,6 +50,7 @@ training.train(config, out_dir=sys.argv[1], threads=2)
 """
 
 
+@pytest.mark.slow  # trains, or starts a dask cluster
 def test_sigkill_mid_epoch_resumes_and_never_leaves_half_written_results(real_data_path,
                                                                       tmp_path):
     out = tmp_path / "results"
@@ -88,6 +90,7 @@ def test_history_skips_cut_rows_and_keeps_the_last_of_a_repeated_epoch(tmp_path)
     assert history["val_accuracy"] == [0.2, 0.45]
 
 
+@pytest.mark.slow  # trains, or starts a dask cluster
 def test_large_weights_stay_local_and_small_ones_are_kept_for_commit(real_data, tmp_path,
                                                                       monkeypatch):
     config = training.TrainConfig(family="plain_cnn", target_params=20000, epochs=1, limit=128,

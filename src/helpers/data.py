@@ -79,29 +79,39 @@ class FER2013:
         return {n: self[n] for n in ("train", "val", "public", "private")}
 
 
-def missing_data_message(tried: list[Path]) -> str:
+def missing_data_message(tried: list[Path], *, from_env: bool = False) -> str:
+    """Where to get FER2013 and where to put it: the first thing a new user without it meets."""
     places = "\n".join(f"  - {p}" for p in tried)
+    env = (f"FER2013_PATH is set to {tried[0]}, which does not exist, so data/ was not "
+           "searched; fix or unset it.\n" if from_env else "")
     return (
-        "FER2013 not found. Download fer2013.csv from Kaggle "
-        f"({KAGGLE_URL}, file 'fer2013.csv', or the .tar.gz that contains it) and put it at "
-        "data/fer2013.csv (or data/fer2013.csv.gz) in the project, or point FER2013_PATH at it. "
+        f"FER2013 not found.\n{env}"
+        f"Download fer2013.tar.gz (or fer2013.csv) from Kaggle ({KAGGLE_URL}) and put the CSV "
+        "at data/fer2013.csv in the project (gzipped as data/fer2013.csv.gz also works):\n"
+        "  mkdir -p data && tar xzf fer2013.tar.gz && mv fer2013/fer2013.csv data/\n"
+        "An image-folder copy (train/<emotion>/*.jpg, test/<emotion>/*.jpg) works too, "
+        "at data/fer2013/. Or point FER2013_PATH at the file elsewhere.\n"
         f"Looked in:\n{places}\n"
         "Building the report does not need it: the book renders from the recorded results."
     )
 
 
 def resolve_path(path: str | os.PathLike | None = None) -> Path:
-    """Where FER2013 is: ``path``, else ``$FER2013_PATH``, else ``data/``."""
+    """Where FER2013 is: ``path``, else ``$FER2013_PATH``, else ``data/``.
+
+    A missing file raises ``FileNotFoundError`` with :func:`missing_data_message`.
+    """
+    from_env = path is None and bool(os.environ.get("FER2013_PATH"))
     if path is not None:
         tried = [Path(path)]
-    elif os.environ.get("FER2013_PATH"):
+    elif from_env:
         tried = [Path(os.environ["FER2013_PATH"])]
     else:
         tried = list(DEFAULT_LOCATIONS)
     for candidate in tried:
         if candidate.exists():
             return candidate
-    raise FileNotFoundError(missing_data_message(tried))
+    raise FileNotFoundError(missing_data_message(tried, from_env=from_env))
 
 
 def file_sha256(path: Path) -> str:
@@ -147,11 +157,15 @@ def load_fer2013(path: str | os.PathLike | None = None, *, use_cache: bool = Tru
 
 
 def _atomic_savez(target: Path, arrays: dict[str, np.ndarray]) -> None:
+    """Cache the parsed arrays; a full disk or a crash leaves no torn cache behind."""
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
-    with open(tmp, "wb") as fh:
-        np.savez(fh, **arrays)
-    os.replace(tmp, target)
+    try:
+        with open(tmp, "wb") as fh:
+            np.savez(fh, **arrays)
+        os.replace(tmp, target)
+    finally:
+        tmp.unlink(missing_ok=True)
 
 
 def _read_text(path: Path) -> str:

@@ -17,6 +17,8 @@ from __future__ import annotations
 import functools
 import json
 import os
+import zipfile
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -55,16 +57,19 @@ def teacher_probabilities(record: dict, data: FER2013, out_dir: Path) -> dict[st
                          "(SHA-256 differs); retrain it on this data")
     cache = out_dir / TEACHERS_DIR / f"{teacher}.npz"
     if cache.exists():
-        with np.load(cache) as stored:
-            if (str(stored["config_hash"]) == record["config_hash"]
-                    and str(stored["data_sha256"]) == data.sha256):
-                return {s: stored[s].astype(np.float32) for s in SOFT_SPLITS}
+        try:
+            with np.load(cache, allow_pickle=False) as stored:
+                if (str(stored["config_hash"]) == record["config_hash"]
+                        and str(stored["data_sha256"]) == data.sha256):
+                    return {s: stored[s].astype(np.float32) for s in SOFT_SPLITS}
+        except (OSError, ValueError, KeyError, zlib.error, zipfile.BadZipFile):
+            pass  # damaged (or a Git LFS pointer): rebuilt from the weights below, never trusted
 
     weights = weights_path(record, out_dir)
     if weights is None or not weights.exists():
         recorded = record.get("weights") or record.get("local_weights") or "not recorded"
         raise FileNotFoundError(
-            f"teacher {teacher!r}: no cached soft labels in {cache} and its weights "
+            f"teacher {teacher!r}: no usable cached soft labels in {cache} and its weights "
             f"({recorded}) are not on this machine; retrain the teacher here")
     from ._quiet import import_keras
     from .training import make_dataset
@@ -75,9 +80,12 @@ def teacher_probabilities(record: dict, data: FER2013, out_dir: Path) -> dict[st
                               verbose=0).astype(np.float32) for s in SOFT_SPLITS}
     cache.parent.mkdir(parents=True, exist_ok=True)
     tmp = cache.with_name(f".{cache.stem}.tmp.{os.getpid()}.npz")  # two students at once
-    np.savez_compressed(tmp, config_hash=record["config_hash"], data_sha256=data.sha256,
-                        **{s: p.astype(np.float16) for s, p in probs.items()})
-    os.replace(tmp, cache)
+    try:
+        np.savez_compressed(tmp, config_hash=record["config_hash"], data_sha256=data.sha256,
+                            **{s: p.astype(np.float16) for s, p in probs.items()})
+        os.replace(tmp, cache)
+    finally:
+        tmp.unlink(missing_ok=True)
     return {s: p.astype(np.float16).astype(np.float32) for s, p in probs.items()}
 
 

@@ -41,29 +41,40 @@ def runs(directory: Path | None = None, include_tagged: bool = False) -> pd.Data
     """
     rows = []
     for r in load_records(directory):
-        if "family" not in r or r["settings"].get("limit"):
+        if "family" not in r or r.get("settings", {}).get("limit"):
             continue
         if r.get("tag") and not include_tagged:
             continue
-        rows.append({
-            "run_id": r["run_id"], "family": CURVE.get(r["family"], r["family"]),
-            "model": r["family"], "target": r["target_params"],
-            "seed": r["seed"], "width": r["width"], "params": r["params"]["total"],
-            "non_trainable": r["params"]["non_trainable"], "macs": r["macs"],
-            "val": r["val_accuracy"], "public": r["public_accuracy"],
-            "private": r["private_accuracy"], "epochs": r["epochs_run"],
-            "best_epoch": r["best_epoch"], "train_seconds": r["train_seconds"],
-            "images_per_second": r["images_per_second"], "device": r["device"],
-            "tag": r.get("tag") or "", "max_epochs": r["settings"].get("epochs"),
-            "limit": r["settings"].get("limit"),
-            "precision": r["settings"].get("precision", "float32"),
-            "private_n": r.get("scores", {}).get("private", {}).get("n"), "record": r,
-        })
+        try:
+            rows.append(_run_row(r))
+        except (KeyError, TypeError) as exc:
+            folder = Path(directory or results_dir())
+            raise ValueError(f"{folder / (r['run_id'] + '.json')}: not a complete run record "
+                             f"(missing or malformed {exc}); restore it from git or delete it "
+                             "to train the point again") from None
     columns = ["run_id", "family", "model", "target", "seed", "width", "params", "non_trainable", "macs",
                "val", "public", "private", "epochs", "best_epoch", "train_seconds",
                "images_per_second", "device", "tag", "max_epochs", "limit", "precision", "private_n",
                "record"]
     return pd.DataFrame(rows, columns=columns)
+
+
+def _run_row(r: dict) -> dict:
+    """One record as a row of :func:`runs` (a missing field raises ``KeyError``)."""
+    return {
+        "run_id": r["run_id"], "family": CURVE.get(r["family"], r["family"]),
+        "model": r["family"], "target": r["target_params"],
+        "seed": r["seed"], "width": r["width"], "params": r["params"]["total"],
+        "non_trainable": r["params"]["non_trainable"], "macs": r["macs"],
+        "val": r["val_accuracy"], "public": r["public_accuracy"],
+        "private": r["private_accuracy"], "epochs": r["epochs_run"],
+        "best_epoch": r["best_epoch"], "train_seconds": r["train_seconds"],
+        "images_per_second": r["images_per_second"], "device": r["device"],
+        "tag": r.get("tag") or "", "max_epochs": r["settings"].get("epochs"),
+        "limit": r["settings"].get("limit"),
+        "precision": r["settings"].get("precision", "float32"),
+        "private_n": r.get("scores", {}).get("private", {}).get("n"), "record": r,
+    }
 
 
 def points(df: pd.DataFrame, family: str | list[str] | None = None) -> pd.DataFrame:

@@ -22,14 +22,19 @@ def results_dir() -> Path:
 
 
 def write_json_atomic(path: Path, payload: Any) -> None:
-    """Write JSON to a temporary file beside ``path``, fsync, then rename."""
+    """Write JSON so that a crash leaves the old file or the new one, never half of one."""
+    text = json.dumps(payload, indent=1, ensure_ascii=False, sort_keys=True)
+    write_text_atomic(path, text + "\n")
+
+
+def write_text_atomic(path: Path, text: str) -> None:
+    """Write to a temporary file beside ``path``, fsync, then rename over it."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump(payload, fh, indent=1, ensure_ascii=False, sort_keys=True)
-            fh.write("\n")
+            fh.write(text)
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, path)
@@ -69,8 +74,16 @@ def load_records(directory: Path | None = None) -> list[dict]:
     directory = Path(directory or results_dir())
     records = []
     for path in sorted(directory.glob("*.json")):
-        with open(path, encoding="utf-8") as fh:
-            record = json.load(fh)
+        try:
+            with open(path, encoding="utf-8") as fh:
+                record = json.load(fh)
+        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise ValueError(f"{path}: not a run record ({exc}); restore it with "
+                             f"`git checkout -- {path.name}` in its folder, or delete it "
+                             "to train the point again") from None
+        if not isinstance(record, dict):
+            raise ValueError(f"{path}: not a run record (expected a JSON object, "
+                             f"got {type(record).__name__})")
         record.setdefault("run_id", path.stem)
         records.append(record)
     return records

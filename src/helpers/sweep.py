@@ -27,7 +27,7 @@ from pathlib import Path
 
 import yaml
 
-from .data import PROJECT_ROOT
+from .data import PROJECT_ROOT, resolve_path
 from .results import results_dir, run_id
 from .training import TrainConfig
 
@@ -86,7 +86,8 @@ def config_for(family: str, target_params: int, seed: int = 0, *,
     unknown = set(chosen) - SETTINGS
     if unknown:
         raise ValueError(f"unknown setting(s) {sorted(unknown)}; expected some of {sorted(SETTINGS)}")
-    rid = run_id(family, int(target_params), int(seed), str(chosen.get("tag", "")))
+    rid = run_id(family, _typed("target_params", target_params), _typed("seed", seed),
+                 str(chosen.get("tag", "")))
     spec = _read_spec(sweep_file)
     base = dict(spec.get("defaults", {}))
     for point in _expand(spec, sweep_file):
@@ -94,9 +95,21 @@ def config_for(family: str, target_params: int, seed: int = 0, *,
             base = {k: v for k, v in point.config.settings().items() if k in SETTINGS}
             break
     merged = {**base, **chosen}
-    typed = {k: _SETTING_TYPES[k](v) if k in _SETTING_TYPES and v is not None else v
-             for k, v in merged.items()}
-    return TrainConfig(family=family, target_params=int(target_params), seed=int(seed), **typed)
+    typed = {k: _typed(k, v) for k, v in merged.items()}
+    return TrainConfig(family=family, target_params=_typed("target_params", target_params),
+                       seed=_typed("seed", seed), **typed)
+
+
+def _typed(name: str, value):
+    """A setting as its type (papermill may pass text); a bad one is named."""
+    convert = {"target_params": int, "seed": int, **_SETTING_TYPES}.get(name)
+    if convert is None or value is None:
+        return value
+    try:
+        return convert(value)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"setting {name!r}: expected {getattr(convert, '__name__', convert)}, "
+                         f"got {value!r} ({exc})") from None
 
 
 def load_points(path: Path = SWEEP_FILE, quick: bool = False) -> list[Point]:
@@ -218,11 +231,22 @@ def run_point(point: Point, out_dir: str, data_path: str | None = None,
         failed.parent.mkdir(parents=True, exist_ok=True)
         if partial.exists():
             os.replace(partial, failed)
-        message = str(exc).strip().splitlines()
         return {"run_id": point.run_id, "status": "failed", "notebook": str(failed),
-                "seconds": time.perf_counter() - start,
-                "error": (message[-1] if message else type(exc).__name__)[:500],
+                "seconds": time.perf_counter() - start, "error": _error_line(exc)[:500],
                 "traceback": traceback.format_exc(limit=3)}
+
+
+def _error_line(exc: BaseException) -> str:
+    """The error a notebook raised, as one line: its type and the first line of its message.
+
+    The first line names the problem (a missing data file, a bad setting); the
+    last line of papermill's text is often the message's closing sentence.
+    """
+    name, text = getattr(exc, "ename", None), getattr(exc, "evalue", None)
+    if name is None:
+        name, text = type(exc).__name__, str(exc)
+    first = next((line for line in str(text).strip().splitlines() if line.strip()), "")
+    return f"{name}: {first}" if first else name
 
 
 def _title_with_run_id(path: Path, rid: str) -> None:
@@ -298,7 +322,15 @@ def format_summary(summary: list[dict]) -> str:
     return table[columns].to_string(index=False)
 
 
+def _positive_int(text: str) -> int:
+    value = int(text) if text.strip().lstrip("-").isdigit() else 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number of at least 1, got {text!r}")
+    return value
+
+
 def main(argv: list[str] | None = None) -> int:
+    """The command line: list, filter and run the sweep's points; 1 if any point failed."""
     parser = argparse.ArgumentParser(prog="python -m helpers.sweep", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sweep-file", type=Path, default=SWEEP_FILE)
@@ -310,14 +342,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true",
                         help=f"tiny runs ({QUICK}), for tests")
     parser.add_argument("--scheduler", default=None, help="address of an existing dask scheduler")
-    parser.add_argument("--workers", type=int, default=DEFAULT_WORKERS)
-    parser.add_argument("--threads", type=int, default=DEFAULT_THREADS,
-                        help="TensorFlow threads per worker")
+    parser.add_argument("--workers", type=_positive_int, default=DEFAULT_WORKERS,
+                        help=f"training processes side by side (default {DEFAULT_WORKERS})")
+    parser.add_argument("--threads", type=_positive_int, default=DEFAULT_THREADS,
+                        help=f"TensorFlow threads per worker (default {DEFAULT_THREADS})")
     parser.add_argument("--data-path", default=None)
     args = parser.parse_args(argv)
 
     points = load_points(args.sweep_file, quick=args.quick)
     if args.only:
+        unmatched = [pat for pat in args.only
+                     if not any(fnmatch.fnmatch(p.run_id, pat) for p in points)]
+        if unmatched:
+            parser.error(f"--only {' '.join(unmatched)}: matches no point of {args.sweep_file} "
+                         "(list them with --dry-run)")
         points = [p for p in points if any(fnmatch.fnmatch(p.run_id, pat) for pat in args.only)]
     out_dir = Path(args.out_dir or results_dir())
     if args.dry_run:
@@ -325,6 +363,12 @@ def main(argv: list[str] | None = None) -> int:
             state = "done" if is_done(p, out_dir) else "todo"
             print(f"{state:5s} {p.run_id}  epochs={p.config.epochs} limit={p.config.limit}")
         return 0
+    if not args.scheduler and not all(is_done(p, out_dir) for p in points):
+        try:  # before starting a cluster: every point would fail on it
+            resolve_path(args.data_path)
+        except FileNotFoundError as exc:
+            print(exc, file=sys.stderr)
+            return 2
     summary = run_sweep(points, out_dir, workers=args.workers, threads=args.threads,
                         scheduler=args.scheduler, data_path=args.data_path)
     print(format_summary(summary))

@@ -44,7 +44,7 @@ from . import distill, models, report
 from ._quiet import import_keras
 from .data import CLASS_NAMES_EN, FER2013, load_fer2013
 from .results import (LATER_SETTINGS, config_hash, encode_classes, results_dir, run_id,
-                      weights_path, write_json_atomic)
+                      weights_path, write_json_atomic, write_text_atomic)
 
 # The module docstring's recipe in Traditional Chinese, for the book (keep both in step).
 RECIPE_ZH = """\
@@ -71,6 +71,7 @@ PRECISIONS = ("float32", "mixed_bfloat16")
 
 
 def check_precision(precision: str) -> None:
+    """Only the two precisions the recipe knows; a typo must not train a third."""
     if precision not in PRECISIONS:
         raise ValueError(f"precision must be one of {PRECISIONS}, got {precision!r}")
 WEIGHT_DECAY = 1e-4
@@ -100,6 +101,22 @@ class TrainConfig:
     extra: dict = field(default_factory=dict)
 
     def __post_init__(self):
+        """Refuse settings that would train nothing or train for hours by mistake."""
+        if self.family not in models.FAMILIES:
+            raise ValueError(f"family must be one of {models.FAMILIES}, got {self.family!r}")
+        for name, least in (("target_params", 1), ("seed", 0), ("epochs", 1),
+                            ("batch_size", 1), ("patience", 1)):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < least:
+                raise ValueError(f"{name} must be a whole number of at least {least}, "
+                                 f"got {value!r}")
+        if self.limit is not None and (isinstance(self.limit, bool)
+                                       or not isinstance(self.limit, int) or self.limit < 1):
+            raise ValueError(f"limit must be empty (all training images) or at least 1, "
+                             f"got {self.limit!r}")
+        if isinstance(self.learning_rate, bool) or not (
+                isinstance(self.learning_rate, (int, float)) and self.learning_rate > 0):
+            raise ValueError(f"learning_rate must be a number above 0, got {self.learning_rate!r}")
         check_precision(self.precision)
 
     @property
@@ -437,8 +454,8 @@ def train(config: TrainConfig, data: FER2013 | None = None, out_dir: Path | None
     stamp = work / "config_hash"
     if stamp.exists() and not checkpoint_resumes(stamp.read_text().strip(), config, teacher_hash):
         shutil.rmtree(work)  # a half-finished run with other settings: start afresh
-    work.mkdir(parents=True, exist_ok=True)
-    stamp.write_text(run_key)
+    if not stamp.exists() or stamp.read_text().strip() != run_key:
+        write_text_atomic(stamp, run_key)  # a torn stamp would throw the checkpoint away
     data = data or load_fer2013(data_path)
     if not (out_dir / report.DATASET_SUMMARY).exists():
         report.record_dataset_summary(data, out_dir)
