@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import os
 import sys
+from types import ModuleType
 
 
-def import_keras():
+def import_keras() -> ModuleType:
     """``import keras`` with TensorFlow's absl/oneDNN banner sent to /dev/null.
 
     The banner is written by C++ straight to file descriptor 2, so neither

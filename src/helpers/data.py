@@ -55,6 +55,8 @@ class FER2013FormatError(ValueError):
 
 @dataclass(frozen=True)
 class Split:
+    """Images and labels of one split, in file order (test predictions are stored in it)."""
+
     images: np.ndarray  # uint8, N x 48 x 48 x 1
     labels: np.ndarray  # int64, N
 
@@ -64,6 +66,8 @@ class Split:
 
 @dataclass(frozen=True)
 class FER2013:
+    """The four fixed splits, with the source and its SHA-256 that every record keeps."""
+
     train: Split
     val: Split
     public: Split
@@ -76,6 +80,7 @@ class FER2013:
 
     @property
     def splits(self) -> dict[str, Split]:
+        """The splits by name, in the order the report shows them."""
         return {n: self[n] for n in ("train", "val", "public", "private")}
 
 
@@ -115,7 +120,10 @@ def resolve_path(path: str | os.PathLike | None = None) -> Path:
 
 
 def file_sha256(path: Path) -> str:
-    """SHA-256 of a file, or of an image folder's listing (names, sizes, mtimes)."""
+    """SHA-256 of a file, or of an image folder's listing (names, sizes, mtimes).
+
+    Every record keeps it, so a result is never compared with one trained on other data.
+    """
     digest = hashlib.sha256()
     if path.is_dir():
         for f in sorted(path.rglob("*")):
@@ -136,7 +144,10 @@ def _cache_dir() -> Path:
 
 
 def load_fer2013(path: str | os.PathLike | None = None, *, use_cache: bool = True) -> FER2013:
-    """The four splits of FER2013; see the module docstring for sources."""
+    """The four splits of FER2013, the same on every machine (fixed validation seed).
+
+    Sources, caching and errors are described in the module docstring.
+    """
     source = resolve_path(path)
     sha = file_sha256(source)
     cache = _cache_dir() / f"fer2013-{sha[:32]}-v{CACHE_VERSION}.npz"
@@ -357,7 +368,7 @@ def _split(images, labels, usage, source: Path, sha: str) -> FER2013:
     train_rows = np.flatnonzero(usage == 0)
     val_mask = stratified_val_mask(labels[train_rows])
 
-    def take(rows):
+    def take(rows: np.ndarray) -> Split:
         return Split(images[rows], labels[rows])
 
     return FER2013(

@@ -19,12 +19,17 @@ import json
 import os
 import zipfile
 import zlib
+from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from .data import FER2013
 from .results import weights_path
+
+if TYPE_CHECKING:
+    import keras
 
 ALPHA = 0.5
 TEMPERATURE = 4.0
@@ -143,11 +148,12 @@ def custom_objects() -> dict:
     return dict(_keras_objects())
 
 
-def distillation_loss(alpha: float = ALPHA, temperature: float = TEMPERATURE):
+def distillation_loss(alpha: float = ALPHA,
+                      temperature: float = TEMPERATURE) -> keras.losses.Loss:
     """The distillation loss (a Keras ``Loss``, saved with the model by name)."""
     return _keras_objects()["helpers>DistillationLoss"](alpha, temperature)
 
 
-def accuracy_metric():
+def accuracy_metric() -> Callable:
     """Accuracy on packed targets, named ``accuracy``."""
     return _keras_objects()["helpers>accuracy"]

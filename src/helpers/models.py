@@ -155,6 +155,8 @@ BUDGET_TOLERANCE = 0.02
 
 @dataclass(frozen=True)
 class ParamCounts:
+    """Keras' three counts; the reference report gives total and non-trainable."""
+
     total: int
     trainable: int
     non_trainable: int
@@ -188,6 +190,8 @@ def _count_for_width(family: str, width: float) -> int:
 
 @dataclass(frozen=True)
 class BudgetModel:
+    """The width ``for_budget`` chose for a target, and the count it gives."""
+
     family: str
     width: float
     target_params: int
@@ -195,9 +199,11 @@ class BudgetModel:
 
     @property
     def relative_error(self) -> float:
+        """How far the count misses the target (within ``BUDGET_TOLERANCE``)."""
         return self.params / self.target_params - 1
 
     def build(self) -> keras.Model:
+        """The Keras model at this width."""
         return build(self.family, self.width)
 
 
@@ -285,7 +291,10 @@ def count_macs(model: keras.Model) -> int:
 
 
 def layer_table(model: keras.Model) -> list[dict]:
-    """One row per layer: name, type, output shape, params, MACs."""
+    """One row per layer: name, type, output shape, params, MACs.
+
+    The book shows it beside the Keras summary, which has no MACs.
+    """
     rows = []
     for layer in model.layers:
         if isinstance(layer, keras.layers.InputLayer):

@@ -8,6 +8,7 @@ system font is needed and no glyph goes missing.
 from __future__ import annotations
 
 import warnings
+from collections.abc import Sequence
 from pathlib import Path
 
 import matplotlib
@@ -15,8 +16,10 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 from matplotlib import font_manager
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
 
-from .data import CLASS_NAMES_EN, CLASS_NAMES_ZH
+from .data import CLASS_NAMES_EN, CLASS_NAMES_ZH, Split
 
 FAMILY_LABELS = {
     "mobilenet": "MobileNet (depthwise-separable) 深度可分離",
@@ -47,7 +50,7 @@ warnings.filterwarnings("error", message=r".*Glyph .* missing from.*")
 CLASS_LABELS = [f"{zh}\n{en}" for zh, en in zip(CLASS_NAMES_ZH, CLASS_NAMES_EN)]
 
 
-def learning_curves(record: dict):
+def learning_curves(record: dict) -> Figure:
     """Loss and accuracy per epoch, train against validation."""
     h = record["history"]
     epochs = np.arange(1, len(h.get("loss", [])) + 1)
@@ -65,7 +68,7 @@ def learning_curves(record: dict):
     return fig
 
 
-def compare_curves(records: list[dict]):
+def compare_curves(records: list[dict]) -> Figure:
     """Train and validation accuracy per epoch of several runs on one axis."""
     fig, ax = plt.subplots(figsize=(7, 3.6))
     for i, record in enumerate(records):
@@ -93,7 +96,7 @@ def scores_table(record: dict) -> pd.DataFrame:
     }, index=list(rows)).style.format({"準確率 Accuracy": "{:.5f}"})
 
 
-def confusion_matrices(record: dict, splits=("public", "private")):
+def confusion_matrices(record: dict, splits: Sequence[str] = ("public", "private")) -> Figure:
     """Row-normalised confusion matrices on the test splits."""
     import seaborn as sns
 
@@ -113,8 +116,9 @@ def confusion_matrices(record: dict, splits=("public", "private")):
     return fig
 
 
-def budget_scatter(table: pd.DataFrame, families, x: str = "params", ax=None,
-                   pareto: bool = False, reference: dict | None = None):
+def budget_scatter(table: pd.DataFrame, families: str | Sequence[str], x: str = "params",
+                   ax: Axes | None = None, pareto: bool = False,
+                   reference: dict | None = None) -> Axes:
     """Accuracy against parameters (or MACs), log x, mean ± std over seeds.
 
     ``table`` is ``report.points(...)``; Public and Private are both drawn.
@@ -149,7 +153,7 @@ def budget_scatter(table: pd.DataFrame, families, x: str = "params", ax=None,
     return ax
 
 
-def class_distribution(summary: dict):
+def class_distribution(summary: dict) -> Figure:
     """Images per class in each split (from the recorded dataset summary)."""
     labels = [f"{zh} {en}" for zh, en in zip(summary["class_names_zh"],
                                              summary["class_names_en"])]
@@ -164,7 +168,7 @@ def class_distribution(summary: dict):
     return ax.figure
 
 
-def sample_faces(split, per_class: int = 6, seed: int = 0):
+def sample_faces(split: Split, per_class: int = 6, seed: int = 0) -> Figure:
     """A grid of training faces, one row per class."""
     rng = np.random.default_rng(seed)
     fig, axes = plt.subplots(len(CLASS_NAMES_EN), per_class,
@@ -181,7 +185,7 @@ def sample_faces(split, per_class: int = 6, seed: int = 0):
     return fig
 
 
-def pair_figure(left: dict, right: dict):
+def pair_figure(left: dict, right: dict) -> Figure:
     """Two runs side by side: validation curves on top, Private confusion below."""
     import seaborn as sns
 

@@ -10,12 +10,16 @@ import math
 import os
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
-from .data import CLASS_NAMES_EN, CLASS_NAMES_ZH, USAGES
+from .data import CLASS_NAMES_EN, CLASS_NAMES_ZH, FER2013, USAGES
 from .results import LATER_SETTINGS, decode_classes, encode_classes, load_records, results_dir, write_json_atomic
+
+if TYPE_CHECKING:
+    from pandas.io.formats.style import Styler
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
@@ -256,7 +260,7 @@ def width_at_budget(target: int) -> dict:
     return out
 
 
-def record_dataset_summary(data, directory: Path | None = None) -> dict:
+def record_dataset_summary(data: FER2013, directory: Path | None = None) -> dict:
     """Split sizes, class counts and the evaluation labels (never images) for the book.
 
     The labels of the splits models are scored on let the report compare two
@@ -277,17 +281,20 @@ def record_dataset_summary(data, directory: Path | None = None) -> dict:
 
 
 def dataset_summary(directory: Path | None = None) -> dict | None:
+    """The recorded dataset summary, or None: the book renders without the data file."""
     import json
 
     path = Path(directory or results_dir()) / DATASET_SUMMARY
     return json.loads(path.read_text()) if path.exists() else None
 
 
-def fmt_int(n) -> str:
+def fmt_int(n: int | float) -> str:
+    """A count with thousands separators, as the report prints every parameter count."""
     return f"{int(n):,}"
 
 
-def fmt_acc(a) -> str:
+def fmt_acc(a: float | None) -> str:
+    """An accuracy to 5 places, as the reference report gives them; "—" when missing."""
     return "—" if a is None or (isinstance(a, float) and math.isnan(a)) else f"{a:.5f}"
 
 
@@ -300,7 +307,7 @@ def reference_points(family: str) -> dict:
     return {}
 
 
-def points_display(table: pd.DataFrame):
+def points_display(table: pd.DataFrame) -> Styler:
     """A readable, bilingual table of budget points (a spread needs two seeds: else "—")."""
     single = table.seeds < 2
     table = table.assign(public_std=table.public_std.mask(single),
@@ -320,7 +327,7 @@ def pair_architecture(left: dict, right: dict) -> pd.DataFrame:
     """Channels and parameters per block of two runs, side by side."""
     from . import models
 
-    def rows(record):
+    def rows(record: dict) -> dict[str, dict]:
         model = models.build(record["family"], record["width"])
         return {row["name"]: row for row in models.layer_table(model)
                 if row["type"] in ("Conv2D", "SeparableConv2D", "Dense")}

@@ -41,10 +41,13 @@ DEFAULT_WORKERS, DEFAULT_THREADS = 2, 1  # measured faster than 1x2 here (see RE
 
 @dataclass
 class Point:
+    """One run of the sweep: what dask schedules and the summary names."""
+
     config: TrainConfig
 
     @property
     def run_id(self) -> str:
+        """The point's run id (its record is ``results/<run_id>.json``)."""
         return self.config.run_id
 
 
@@ -265,7 +268,11 @@ def _title_with_run_id(path: Path, rid: str) -> None:
 def run_sweep(points: list[Point], out_dir: Path, *, workers: int = DEFAULT_WORKERS,
               threads: int = DEFAULT_THREADS, scheduler: str | None = None,
               data_path: str | None = None) -> list[dict]:
-    """Run the points that are not done on a dask cluster; a summary row each."""
+    """Run the points that are not done on a dask cluster; a summary row each.
+
+    Dask spreads the points over workers (one core each by default) and lets
+    ``--scheduler`` put them on other machines; a student waits for its teacher.
+    """
     from dask.distributed import Client, LocalCluster, as_completed
     from tqdm.auto import tqdm
 
@@ -312,6 +319,7 @@ def run_sweep(points: list[Point], out_dir: Path, *, workers: int = DEFAULT_WORK
 
 
 def format_summary(summary: list[dict]) -> str:
+    """The sweep's summary as a table, failures with their notebook to open."""
     import pandas as pd
 
     if not summary:

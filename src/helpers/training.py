@@ -37,6 +37,7 @@ import subprocess
 import time
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -45,6 +46,14 @@ from ._quiet import import_keras
 from .data import CLASS_NAMES_EN, FER2013, load_fer2013
 from .results import (LATER_SETTINGS, config_hash, encode_classes, results_dir, run_id,
                       weights_path, write_json_atomic, write_text_atomic)
+
+if TYPE_CHECKING:  # annotations only: keras and TensorFlow load lazily
+    from collections.abc import Callable, Sequence
+
+    import keras
+    import tensorflow as tf
+
+    from .data import Split
 
 # The module docstring's recipe in Traditional Chinese, for the book (keep both in step).
 RECIPE_ZH = """\
@@ -80,6 +89,12 @@ WARMUP_EPOCHS = 2
 
 @dataclass
 class TrainConfig:
+    """One sweep point: the model and budget, the seed and the recipe it trains with.
+
+    Everything but ``tag`` is hashed into the record, so a changed setting makes
+    the old result stale instead of silently mixing recipes.
+    """
+
     family: str = "hw8_mobilenet"
     target_params: int = 56_135
     seed: int = 0
@@ -121,6 +136,7 @@ class TrainConfig:
 
     @property
     def run_id(self) -> str:
+        """The point's name in ``results/`` and ``sweep.yml`` (see ``results.run_id``)."""
         return run_id(self.family, self.target_params, self.seed, self.tag)
 
     def settings(self) -> dict:
@@ -134,6 +150,7 @@ class TrainConfig:
 
     @property
     def hash(self) -> str:
+        """Hash of :meth:`settings`: a record with another hash is not this run's result."""
         return config_hash(self.settings())
 
     def same_run_hashes(self) -> set[str]:
@@ -174,8 +191,9 @@ def set_threads(threads: int | None) -> None:
         tf.config.threading.set_inter_op_parallelism_threads(int(threads))
 
 
-def augmenter(seed: int):
-    """The augmentation applied to training batches."""
+def augmenter(seed: int) -> keras.Sequential:
+    """The augmentation applied to training batches (flip, shift, rotate, zoom): FER2013 is
+    small enough that every model here overfits without it."""
     import keras
     from keras import layers
     return keras.Sequential([
@@ -187,7 +205,7 @@ def augmenter(seed: int):
 
 
 def make_dataset(images: np.ndarray, labels: np.ndarray, batch_size: int, *,
-                 training: bool, augment: bool = True, seed: int = 0):
+                 training: bool, augment: bool = True, seed: int = 0) -> tf.data.Dataset:
     """A ``tf.data`` pipeline of float32 batches (pixels still 0–255)."""
     tf = _tf()
     ds = tf.data.Dataset.from_tensor_slices((images, labels))
@@ -204,7 +222,8 @@ def make_dataset(images: np.ndarray, labels: np.ndarray, batch_size: int, *,
     return ds.prefetch(tf.data.AUTOTUNE)
 
 
-def build_with_precision(build, precision: str = "float32"):
+def build_with_precision(build: Callable[[], keras.Model],
+                         precision: str = "float32") -> keras.Model:
     """Call ``build()`` under a Keras dtype policy, then restore the global one.
 
     A layer keeps the policy it was built with, so only the model computes in
@@ -221,8 +240,15 @@ def build_with_precision(build, precision: str = "float32"):
         keras.mixed_precision.set_global_policy(before)
 
 
-def compile_model(model, steps_per_epoch: int, epochs: int, learning_rate: float,
-                  loss="sparse_categorical_crossentropy", metrics=("accuracy",)):
+def compile_model(model: keras.Model, steps_per_epoch: int, epochs: int, learning_rate: float,
+                  loss: str | keras.losses.Loss = "sparse_categorical_crossentropy",
+                  metrics: Sequence = ("accuracy",)) -> keras.Model:
+    """Compile with the recipe's optimiser: AdamW, a linear warm-up from a tenth of
+    ``learning_rate``, then cosine decay to 0.
+
+    The high peak rate converges in few epochs (CPU hours are the budget); the
+    warm-up lets it start safely, and the cosine tail is where validation accuracy climbs.
+    """
     import keras
     warmup = min(WARMUP_EPOCHS, max(epochs - 1, 0)) * steps_per_epoch
     schedule = keras.optimizers.schedules.CosineDecay(
@@ -264,7 +290,7 @@ def read_history(csv_path: Path) -> dict[str, list[float]]:
     return history
 
 
-def best_weights_saver(path: Path, best_so_far: float):
+def best_weights_saver(path: Path, best_so_far: float) -> keras.callbacks.Callback:
     """Save the weights whenever val accuracy improves, atomically.
 
     Like ``ModelCheckpoint(save_best_only=True)``, but written to a temporary
@@ -291,7 +317,8 @@ def epochs_since_best(val_accuracy: list[float]) -> int:
     return len(val_accuracy) - 1 - int(np.argmax(val_accuracy)) if val_accuracy else 0
 
 
-def resumable_early_stopping(patience: int, history: dict[str, list[float]]):
+def resumable_early_stopping(patience: int,
+                             history: dict[str, list[float]]) -> keras.callbacks.EarlyStopping:
     """``EarlyStopping`` on val accuracy that remembers the epochs before a restart."""
     import keras
 
@@ -308,7 +335,7 @@ def resumable_early_stopping(patience: int, history: dict[str, list[float]]):
     return ResumableEarlyStopping(monitor="val_accuracy", mode="max", patience=patience)
 
 
-def evaluate(model, split, batch_size: int = 512) -> dict:
+def evaluate(model: keras.Model, split: Split, batch_size: int = 512) -> dict:
     """Accuracy, per-class accuracy, confusion matrix and every prediction on one split.
 
     The predictions (in the split's file order) let two models be compared image
@@ -405,7 +432,7 @@ def _git_commit() -> str:
         return "unknown"
 
 
-def epoch_logger(timing_path: Path):
+def epoch_logger(timing_path: Path) -> keras.callbacks.Callback:
     """A one-line-per-epoch Keras callback that also accumulates training time.
 
     The running total lives in ``timing_path`` so that it survives restarts.
@@ -437,7 +464,8 @@ def _read_seconds(path: Path) -> float:
 
 
 def train(config: TrainConfig, data: FER2013 | None = None, out_dir: Path | None = None,
-          data_path: str | None = None, threads: int | None = None):
+          data_path: str | None = None,
+          threads: int | None = None) -> tuple[dict, keras.Model]:
     """Train one sweep point (resuming if interrupted) and write its record.
 
     Returns ``(record, model)``; the record is also at ``<out_dir>/<run_id>.json``.
