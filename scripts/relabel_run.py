@@ -68,7 +68,7 @@ def relabel(old: str, new: str, reason: str, out_dir: Path) -> None:
             shutil.copy2(src, tmp)
             os.replace(tmp, dst)
     write_json_atomic(new_path, record)
-    for old_file in [notebook, *(src for src, _ in moves), record_path]:
+    for old_file in [record_path, notebook, *(src for src, _ in moves)]:  # the record first
         old_file.unlink(missing_ok=True)
 
 

@@ -4,9 +4,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "benchmark.py"
 
 
+@pytest.mark.slow  # starts TensorFlow twice
 def test_a_budget_without_its_parameter_count_is_refused_by_name():
     run = subprocess.run([sys.executable, str(SCRIPT), "--precision", "--budgets", "plain_cnn"],
                          capture_output=True, text=True, timeout=120)

@@ -57,3 +57,28 @@ def test_a_relabelled_run_keeps_its_settings_and_hash_and_says_where_it_came_fro
     (tmp_path / "teachers" / "x.npz").write_bytes(b"soft labels")
     teacher = relabel(tmp_path, "x", "mobilenet-8000-s2-t", "--reason", "r")
     assert teacher.returncode != 0 and "x is a teacher" in teacher.stderr
+
+
+def test_a_relabel_that_crashes_part_way_leaves_the_old_run_whole(tmp_path, monkeypatch):
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("relabel_run", SCRIPT)
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)
+    config = TrainConfig(family="mobilenet", target_params=8000, seed=2, tag="a")
+    old = config.run_id
+    (tmp_path / "weights").mkdir()
+    (tmp_path / "weights" / f"{old}.keras").write_bytes(b"weights")
+    write_json_atomic(tmp_path / f"{old}.json", {
+        "run_id": old, "tag": "a", "family": "mobilenet", "target_params": 8000, "seed": 2,
+        "settings": config.settings(), "config_hash": config.hash,
+        "weights": f"weights/{old}.keras"})
+
+    def crash(path, payload):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(script, "write_json_atomic", crash)  # the new record cannot be written
+    with pytest.raises(OSError, match="disk full"):
+        script.relabel(old, "mobilenet-8000-s2-b", "r", tmp_path)
+    assert json.loads((tmp_path / f"{old}.json").read_text())["run_id"] == old
+    assert (tmp_path / "weights" / f"{old}.keras").read_bytes() == b"weights"

@@ -109,6 +109,13 @@ def test_sweep_file_expands_and_validates(tmp_path):
                     "settings: {epoch: 3}}\n")
     with pytest.raises(ValueError, match="point 1: unknown setting"):
         sweep.load_points(spec)
+    spec.write_text("points:\n  - {family: mobilenet, targets: [8000], seeds: [0], "
+                    "settings: {learning_rate: 3e-3, epochs: 2.5}}\n")
+    with pytest.raises(ValueError, match="point 1: setting 'epochs': expected a whole number"):
+        sweep.load_points(spec)
+    spec.write_text("points:\n  - {family: mobilenet, targets: [8000], seeds: [0], "
+                    "settings: {learning_rate: 3e-3}}\n")  # YAML reads 3e-3 as text
+    assert sweep.load_points(spec)[0].config.learning_rate == 0.003
 
 
 def test_project_sweep_file_has_the_required_points():

@@ -50,9 +50,11 @@ def test_config_for_starts_from_the_listed_point_and_parses_command_line_strings
     assert typed.limit == 256 and typed.augment is False
     with pytest.raises(ValueError, match="setting 'augment'.*expected a boolean"):
         sweep.config_for("mobilenet", 8000, sweep_file=sweep_file, augment="maybe")
-    with pytest.raises(ValueError, match="setting 'epochs': expected int, got 'abc'"):
+    with pytest.raises(ValueError, match="setting 'epochs': expected a whole number, got 'abc'"):
         sweep.config_for("mobilenet", 8000, sweep_file=sweep_file, epochs="abc")
-    with pytest.raises(ValueError, match="setting 'seed': expected int, got 'one'"):
+    with pytest.raises(ValueError, match="setting 'epochs': expected a whole number, got 2.5"):
+        sweep.config_for("mobilenet", 8000, sweep_file=sweep_file, epochs=2.5)
+    with pytest.raises(ValueError, match="setting 'seed': expected a whole number, got 'one'"):
         sweep.config_for("mobilenet", 8000, "one", sweep_file=sweep_file)
 
 

@@ -93,7 +93,7 @@ def missing_data_message(tried: list[Path], *, from_env: bool = False) -> str:
         f"FER2013 not found.\n{env}"
         f"Download fer2013.tar.gz (or fer2013.csv) from Kaggle ({KAGGLE_URL}) and put the CSV "
         "at data/fer2013.csv in the project (gzipped as data/fer2013.csv.gz also works):\n"
-        "  mkdir -p data && tar xzf fer2013.tar.gz && mv fer2013/fer2013.csv data/\n"
+        "  mkdir -p data && tar xzf fer2013.tar.gz -C data --strip-components=1 fer2013/fer2013.csv\n"
         "An image-folder copy (train/<emotion>/*.jpg, test/<emotion>/*.jpg) works too, "
         "at data/fer2013/. Or point FER2013_PATH at the file elsewhere.\n"
         f"Looked in:\n{places}\n"

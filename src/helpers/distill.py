@@ -67,7 +67,7 @@ def teacher_probabilities(record: dict, data: FER2013, out_dir: Path) -> dict[st
                 if (str(stored["config_hash"]) == record["config_hash"]
                         and str(stored["data_sha256"]) == data.sha256):
                     return {s: stored[s].astype(np.float32) for s in SOFT_SPLITS}
-        except (OSError, ValueError, KeyError, zlib.error, zipfile.BadZipFile):
+        except (OSError, EOFError, ValueError, KeyError, zlib.error, zipfile.BadZipFile):
             pass  # damaged (or a Git LFS pointer): rebuilt from the weights below, never trusted
 
     weights = weights_path(record, out_dir)

@@ -45,13 +45,13 @@ def runs(directory: Path | None = None, include_tagged: bool = False) -> pd.Data
     """
     rows = []
     for r in load_records(directory):
-        if "family" not in r or r.get("settings", {}).get("limit"):
-            continue
-        if r.get("tag") and not include_tagged:
+        if "family" not in r:  # the dataset summary, not a run
             continue
         try:
+            if r["settings"].get("limit") or (r.get("tag") and not include_tagged):
+                continue
             rows.append(_run_row(r))
-        except (KeyError, TypeError) as exc:
+        except (KeyError, TypeError, AttributeError) as exc:
             folder = Path(directory or results_dir())
             raise ValueError(f"{folder / (r['run_id'] + '.json')}: not a complete run record "
                              f"(missing or malformed {exc}); restore it from git or delete it "

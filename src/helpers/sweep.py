@@ -71,8 +71,16 @@ def _as_bool(value) -> bool:
     return bool(value)
 
 
-_SETTING_TYPES = {"epochs": int, "batch_size": int, "learning_rate": float, "augment": _as_bool,
-                  "patience": int, "limit": int, "tag": str, "precision": str, "teacher": str}
+def _as_int(value) -> int:
+    """A whole number; 2.5 is refused, not rounded down."""
+    if isinstance(value, float) and not value.is_integer():
+        raise ValueError(f"{value} is not a whole number")
+    return int(value)
+
+
+_SETTING_TYPES = {"epochs": _as_int, "batch_size": _as_int, "learning_rate": float,
+                  "augment": _as_bool,
+                  "patience": _as_int, "limit": _as_int, "tag": str, "precision": str, "teacher": str}
 
 
 def config_for(family: str, target_params: int, seed: int = 0, *,
@@ -104,15 +112,16 @@ def config_for(family: str, target_params: int, seed: int = 0, *,
 
 
 def _typed(name: str, value):
-    """A setting as its type (papermill may pass text); a bad one is named."""
-    convert = {"target_params": int, "seed": int, **_SETTING_TYPES}.get(name)
+    """A setting as its type (papermill and YAML may give text); a bad one is named."""
+    convert = {"target_params": _as_int, "seed": _as_int, **_SETTING_TYPES}.get(name)
     if convert is None or value is None:
         return value
     try:
         return convert(value)
     except (TypeError, ValueError) as exc:
-        raise ValueError(f"setting {name!r}: expected {getattr(convert, '__name__', convert)}, "
-                         f"got {value!r} ({exc})") from None
+        kind = {_as_int: "a whole number", float: "a number", _as_bool: "true or false",
+                str: "text"}[convert]
+        raise ValueError(f"setting {name!r}: expected {kind}, got {value!r} ({exc})") from None
 
 
 def load_points(path: Path = SWEEP_FILE, quick: bool = False) -> list[Point]:
@@ -137,9 +146,10 @@ def _expand(spec: dict, path: Path, quick: bool = False) -> list[Point]:
             settings.update(QUICK)
         for target in entry["targets"]:
             for seed in entry["seeds"]:
-                try:
-                    config = TrainConfig(family=entry["family"], target_params=int(target),
-                                         seed=int(seed), **settings)
+                try:  # typed as a command line's would be: YAML reads 3e-3 as text
+                    config = TrainConfig(
+                        family=entry["family"], target_params=_typed("target_params", target),
+                        seed=_typed("seed", seed), **{k: _typed(k, v) for k, v in settings.items()})
                 except (TypeError, ValueError) as exc:
                     raise ValueError(f"{path}: point {i}: {exc}") from exc
                 if config.run_id in seen:
@@ -366,6 +376,8 @@ def main(argv: list[str] | None = None) -> int:
                          "(list them with --dry-run)")
         points = [p for p in points if any(fnmatch.fnmatch(p.run_id, pat) for pat in args.only)]
     out_dir = Path(args.out_dir or results_dir())
+    if args.data_path:  # the notebooks run in the project root: resolve it from here first
+        args.data_path = str(Path(args.data_path).resolve())
     if args.dry_run:
         for p in points:
             state = "done" if is_done(p, out_dir) else "todo"
