@@ -204,6 +204,11 @@ def test_curve_summary_counts_hw8_on_mobilenet_and_leaves_variants_off(results, 
     note = report.curve_summary(["mobilenet"], df)["precision_en"]
     assert note.startswith("The points of 56,135 parameters were trained with bfloat16")
     assert report.curve_summary(["plain_cnn"], df)["precision_en"] == ""
+    df.loc[df.model == "mobilenet", "precision"] = "mixed_bfloat16"
+    both = report.curve_summary(["mobilenet"], df)
+    assert both["precision_en"].startswith("The points of 8,000, 42,167 and 56,135 parameters")
+    assert both["precision_zh"].startswith("參數量為 8,000、42,167、56,135 的點")
+    assert "the others in float32" not in both["precision_en"]  # there are none
 
 
 def test_q3_says_whether_the_hw3_cnn_is_in_its_counts(results):

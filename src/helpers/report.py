@@ -153,13 +153,16 @@ def curve_summary(families: list[str], df: pd.DataFrame | None = None) -> dict:
     table = points(df, families)
     best = table.loc[table.private_mean.idxmax()] if len(table) else None
     mixed = df[df.family.isin(families) & (df.precision != "float32")]
-    sizes = ", ".join(fmt_int(p) for p in sorted(mixed.params.unique()))
+    counts = [fmt_int(p) for p in sorted(mixed.params.unique())]
+    sizes = "、".join(counts)
+    sizes_en = " and ".join([", ".join(counts[:-1]), counts[-1]] if len(counts) > 1 else counts)
     return {"n_points": len(table), "n_runs": int(table.seeds.sum()) if len(table) else 0,
             "best_private": fmt_acc(best.private_mean if best is not None else None),
             "best_params": fmt_int(best.params) if best is not None else "—",
             "n_missing": len(missing_points(families)),
-            **(bfloat16_sentence(f"參數量為 {sizes} 的點", f"points of {sizes} parameters",
-                                 plural=True, others=True, prefix="precision_")
+            **(bfloat16_sentence(f"參數量為 {sizes} 的點", f"points of {sizes_en} parameters",
+                                 plural=True, prefix="precision_",
+                                 others=(df[df.family.isin(families)].precision == "float32").any())
                if sizes else {"precision_zh": "", "precision_en": ""}),
             **(_hw3_counted(df) if "hw3_cnn" in families else {})}
 
