@@ -171,6 +171,17 @@ def test_q4_trend_names_a_sign_change_and_a_steady_gap():
     noise = report.q4_verdict(pairs([(42167, 0.01, 0.01), (56135, -0.015, 0.01)]))
     assert "within two standard errors of zero at all 2 shared budgets" in noise["trend_en"]
     assert "量不出差距" in noise["trend_zh"]
+    # Today's shape: the plain CNN ahead at both ends, beyond the noise only at the largest.
+    lead = report.q4_verdict(pairs([(20000, -0.009, 0.008), (42167, -0.004, 0.006),
+                                    (150000, -0.0195, 0.0074)]))
+    assert lead["trend_en"] == ("from 20,000 to 150,000 parameters the plain CNN's lead grows from "
+                                "0.90 to 1.95 percentage points. The gap is beyond two standard "
+                                "errors only at 150,000 parameters (the plain CNN ahead).")
+    assert "一般 CNN 的領先由 0.90 擴大為 1.95" in lead["trend_zh"]
+    assert "150,000（一般 CNN 領先）" in lead["trend_zh"]
+    both = report.q4_verdict(pairs([(20000, 0.05, 0.01), (150000, 0.03, 0.01)]))
+    assert "MobileNet's lead shrinks" in both["trend_en"]
+    assert "beyond two standard errors at every shared budget" in both["trend_en"]
 
 
 def test_q4_error_note_says_when_the_seed_spread_is_missing(results):
@@ -408,3 +419,21 @@ def test_a_broken_record_is_named_with_what_to_do(results):
     path.write_text('{"run_id": "mobilenet-8000-s0", "params": ')  # cut short by hand
     with pytest.raises(ValueError, match=r"mobilenet-8000-s0\.json: not a run record .*delete it"):
         report.runs(results)
+
+
+def test_q4_compares_the_families_at_equal_multiply_adds_too():
+    table = pd.DataFrame({
+        "family": ["plain_cnn", "plain_cnn", "mobilenet", "mobilenet", "mobilenet"],
+        "target": [20000, 150000, 8000, 42167, 500000],
+        "macs": [1_000_000, 100_000_000, 500_000, 10_000_000, 900_000_000],
+        "private_mean": [0.50, 0.60, 0.45, 0.556, 0.70]})
+    gaps = report.equal_macs_gaps(table)
+    # Only the MobileNet point inside the plain curve's MACs range; half-way in log MACs.
+    assert gaps.target.tolist() == [42167]
+    assert gaps.plain_private.iloc[0] == pytest.approx(0.55)
+    note = report.equal_macs_note(table)
+    assert "+0.60 percentage points at 10.0M MACs; all within one percentage point" in note["en"]
+    assert "10.0M" in note["zh"] and "+0.60" in note["zh"]
+    behind = report.equal_macs_note(table.assign(private_mean=[0.50, 0.60, 0.45, 0.52, 0.7]))
+    assert behind["en"].endswith("the plain CNN is ahead even at equal arithmetic.")
+    assert report.equal_macs_note(table[table.family == "mobilenet"]) == {"zh": "", "en": ""}

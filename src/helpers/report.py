@@ -577,17 +577,86 @@ def _gap_trend(ordered: pd.DataFrame) -> tuple[str, str]:
                 f"{span_en}the gap stays within two standard errors of zero at all "
                 f"{len(ordered)} shared budgets: no difference is measurable yet.")
     g1, g2 = first.gap * 100, last.gap * 100
+    where_zh, where_en = _where_significant(ordered)
     if g1 * g2 < 0 and _significant(first) and _significant(last):
-        return (f"{span_zh}差距（MobileNet 減一般 CNN）由 {g1:+.2f} 變號為 {g2:+.2f} 個百分點。",
+        return (f"{span_zh}差距（MobileNet 減一般 CNN）由 {g1:+.2f} 變號為 {g2:+.2f} 個百分點。{where_zh}",
                 f"{span_en}the gap (MobileNet minus plain CNN) changes sign, from {g1:+.2f} "
-                f"to {g2:+.2f} percentage points.")
+                f"to {g2:+.2f} percentage points.{where_en}")
     a, b = abs(g1), abs(g2)
+    if g1 * g2 > 0:  # one family ahead at both ends: say which
+        who_zh, who_en = ("MobileNet ", "MobileNet's") if g1 > 0 else ("一般 CNN ", "the plain CNN's")
+        what_zh, what_en = f"{who_zh}的領先", f"{who_en} lead"
+    else:
+        what_zh, what_en = "差距的絕對值", "the absolute gap"
     if round(a, 2) == round(b, 2):
-        return (f"{span_zh}差距的絕對值維持在 {a:.2f} 個百分點。",
-                f"{span_en}the absolute gap stays at {a:.2f} percentage points.")
+        return (f"{span_zh}{what_zh}維持在 {a:.2f} 個百分點。{where_zh}",
+                f"{span_en}{what_en} stays at {a:.2f} percentage points.{where_en}")
     verb_zh, verb_en = ("縮小", "shrinks") if b < a else ("擴大", "grows")
-    return (f"{span_zh}差距的絕對值由 {a:.2f} {verb_zh}為 {b:.2f} 個百分點。",
-            f"{span_en}the absolute gap {verb_en} from {a:.2f} to {b:.2f} percentage points.")
+    return (f"{span_zh}{what_zh}由 {a:.2f} {verb_zh}為 {b:.2f} 個百分點。{where_zh}",
+            f"{span_en}{what_en} {verb_en} from {a:.2f} to {b:.2f} percentage points.{where_en}")
+
+
+def _where_significant(ordered: pd.DataFrame) -> tuple[str, str]:
+    """Which shared budgets have a gap beyond two standard errors, and who is ahead there."""
+    sig = [p for _, p in ordered.iterrows() if _significant(p)]
+    if len(sig) == len(ordered):
+        return "每個預算的差距都超過兩個標準誤。", " The gap is beyond two standard errors at every shared budget."
+    zh = "、".join(f"{int(p.target):,}（{'MobileNet' if p.gap > 0 else '一般 CNN'} 領先）" for p in sig)
+    en = ", ".join(f"{int(p.target):,} parameters "
+                   f"({'MobileNet' if p.gap > 0 else 'the plain CNN'} ahead)" for p in sig)
+    return (f"差距超過兩個標準誤的預算只有：{zh}。",
+            f" The gap is beyond two standard errors only at {en}.")
+
+
+def equal_macs_gaps(table: pd.DataFrame) -> pd.DataFrame:
+    """Each MobileNet point against the plain CNN's curve at the same multiply-adds.
+
+    The plain CNN's mean Private accuracy is interpolated linearly in log MACs
+    between its two neighbouring points, so only MobileNet points inside the
+    plain curve's MACs range are compared (no extrapolation).
+    """
+    plain = table[table.family == "plain_cnn"].sort_values("macs")
+    mobile = table[table.family == "mobilenet"].sort_values("macs")
+    if len(plain) < 2:
+        return pd.DataFrame(columns=["target", "macs", "mobilenet_private", "plain_private", "gap"])
+    inside = mobile[(mobile.macs >= plain.macs.min()) & (mobile.macs <= plain.macs.max())]
+    plain_at = np.interp(np.log(inside.macs.astype(float)), np.log(plain.macs.astype(float)),
+                         plain.private_mean.astype(float))
+    return pd.DataFrame({"target": inside.target.to_numpy(), "macs": inside.macs.to_numpy(),
+                         "mobilenet_private": inside.private_mean.to_numpy(),
+                         "plain_private": plain_at,
+                         "gap": inside.private_mean.to_numpy() - plain_at})
+
+
+def equal_macs_note(table: pd.DataFrame) -> dict[str, str]:
+    """Q4's second view of "why": the two families compared at equal arithmetic, not parameters."""
+    gaps = equal_macs_gaps(table)
+    if gaps.empty:
+        return {"zh": "", "en": ""}
+    listed = ", ".join(f"{g * 100:+.2f}" for g in gaps.gap)
+    at = ", ".join(f"{m / 1e6:.1f}M" for m in gaps.macs)
+    if gaps.gap.abs().max() <= 0.01:
+        end_zh = ("相差都在 1 個百分點以內：相同運算量下兩個家族幾乎一樣準，"
+                  "準確率跟著每張圖的運算量走，多於跟著參數量。")
+        end_en = ("all within one percentage point: at equal arithmetic the two families are about "
+                  "equally accurate, so accuracy here follows the arithmetic per image more than "
+                  "the parameter count.")
+    elif (gaps.gap > 0).all():
+        end_zh, end_en = "相同運算量下 MobileNet 都較好。", "MobileNet is ahead at every matched MACs."
+    elif (gaps.gap < 0).all():
+        end_zh, end_en = ("即使運算量相同，一般 CNN 仍都較好。",
+                          "the plain CNN is ahead even at equal arithmetic.")
+    else:
+        end_zh, end_en = ("沒有一個家族在每個運算量都較好。",
+                          "neither family is ahead at every matched MACs.")
+    return {
+        "zh": (f"若改以乘加數對齊（右圖；一般 CNN 的準確率在其相鄰兩點間依 log MACs 內插），"
+               f"MobileNet 減一般 CNN 在 {at.replace(', ', '、')} 次乘加時分別為 "
+               f"{listed.replace(', ', '、')} 個百分點，{end_zh}"),
+        "en": (f"Matched by multiply-adds instead (right panel; the plain CNN's accuracy "
+               f"interpolated in log MACs between its neighbouring points), MobileNet minus plain "
+               f"CNN is {listed} percentage points at {at} MACs; {end_en}"),
+    }
 
 
 def q4_headline(pairs: pd.DataFrame) -> pd.Series:
