@@ -55,7 +55,8 @@ def relabel(old: str, new: str, reason: str, out_dir: Path) -> None:
         nb = json.loads(notebook.read_text())
         title = nb["cells"][0]
         title["source"] = "".join(title["source"]).replace(old, new, 1)
-        nb["cells"].insert(1, {"cell_type": "markdown", "metadata": {}, "source":
+        nb["cells"].insert(1, {"cell_type": "markdown", "id": f"relabelled-{new}"[:64],
+                               "metadata": {}, "source":
                                f"*Trained as `{old}` and relabelled `{new}`: {reason}. "
                                "Settings and config hash unchanged; the parameters below are "
                                "those it ran with.*"})

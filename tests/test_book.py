@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 import subprocess
@@ -183,3 +184,17 @@ def test_language_choice_persists_in_a_real_browser(served, tmp_path):
         overflow = phone.evaluate("() => document.documentElement.scrollWidth")
         assert overflow <= 420, f"the page is {overflow}px wide on a phone"
         browser.close()
+
+
+def test_every_recorded_training_notebook_is_valid_for_the_appendix():
+    """The book renders results/notebooks/; a cell without an id (say, one added by a
+    script) is a warning today and an error in later nbformat versions."""
+    import nbformat
+
+    notebooks = sorted((Path(__file__).resolve().parents[1] / "results" / "notebooks").glob("*.ipynb"))
+    assert notebooks
+    for path in notebooks:
+        raw = json.loads(path.read_text(encoding="utf-8"))
+        without_id = [i for i, cell in enumerate(raw["cells"]) if "id" not in cell]
+        assert not without_id, f"{path.name}: cells {without_id} have no id"
+        nbformat.validate(nbformat.read(path, as_version=4))

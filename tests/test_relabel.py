@@ -39,6 +39,7 @@ def test_a_relabelled_run_keeps_its_settings_and_hash_and_says_where_it_came_fro
     assert (tmp_path / record["weights"]).read_bytes() == b"weights"
     cells = json.loads((tmp_path / "notebooks" / "mobilenet-8000-s2.ipynb").read_text())["cells"]
     assert cells[0]["source"].startswith("# mobilenet-8000-s2 ·") and old in cells[1]["source"]
+    assert cells[1]["id"] == "relabelled-mobilenet-8000-s2"  # nbformat 4.5 wants an id per cell
     assert not list(tmp_path.glob(f"{old}*")) and not (tmp_path / "weights" / f"{old}.keras").exists()
 
     (tmp_path / f"{old}.json").write_text("{}")
