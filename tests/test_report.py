@@ -167,7 +167,9 @@ def test_q4_trend_names_a_sign_change_and_a_steady_gap():
     assert "stays at 3.00" in steady["trend_en"] and "維持" in steady["trend_zh"]
     # A sign change inside the noise is no sign change, and all-noise is no trend.
     fades = report.q4_verdict(pairs([(42167, 0.05, 0.01), (150000, -0.01, 0.01)]))
-    assert "shrinks from 5.00 to 1.00" in fades["trend_en"]
+    assert "moves from +5.00 to -1.00 percentage points, a change of sign within two standard " \
+        "errors, so no change of leader" in fades["trend_en"]
+    assert "不算換了領先者" in fades["trend_zh"]
     noise = report.q4_verdict(pairs([(42167, 0.01, 0.01), (56135, -0.015, 0.01)]))
     assert "within two standard errors of zero at all 2 shared budgets" in noise["trend_en"]
     assert "量不出差距" in noise["trend_zh"]

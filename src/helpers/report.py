@@ -583,11 +583,14 @@ def _gap_trend(ordered: pd.DataFrame) -> tuple[str, str]:
                 f"{span_en}the gap (MobileNet minus plain CNN) changes sign, from {g1:+.2f} "
                 f"to {g2:+.2f} percentage points.{where_en}")
     a, b = abs(g1), abs(g2)
-    if g1 * g2 > 0:  # one family ahead at both ends: say which
-        who_zh, who_en = ("MobileNet ", "MobileNet's") if g1 > 0 else ("一般 CNN ", "the plain CNN's")
-        what_zh, what_en = f"{who_zh}的領先", f"{who_en} lead"
-    else:
-        what_zh, what_en = "差距的絕對值", "the absolute gap"
+    if g1 * g2 <= 0:  # a change of sign, but not beyond the noise at both ends
+        return (f"{span_zh}差距（MobileNet 減一般 CNN）由 {g1:+.2f} 變為 {g2:+.2f} 個百分點；"
+                f"正負號的改變在兩個標準誤之內，不算換了領先者。{where_zh}",
+                f"{span_en}the gap (MobileNet minus plain CNN) moves from {g1:+.2f} to {g2:+.2f} "
+                f"percentage points, a change of sign within two standard errors, so no change of "
+                f"leader.{where_en}")
+    who_zh, who_en = ("MobileNet ", "MobileNet's") if g1 > 0 else ("一般 CNN ", "the plain CNN's")
+    what_zh, what_en = f"{who_zh}的領先", f"{who_en} lead"  # one family ahead at both ends
     if round(a, 2) == round(b, 2):
         return (f"{span_zh}{what_zh}維持在 {a:.2f} 個百分點。{where_zh}",
                 f"{span_en}{what_en} stays at {a:.2f} percentage points.{where_en}")
