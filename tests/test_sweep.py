@@ -93,6 +93,9 @@ def test_changed_settings_make_a_point_current_again(tmp_path):
     assert sweep.is_done(point, tmp_path)
     changed = quick_point(limit=512)
     assert not sweep.is_done(changed, tmp_path)
+    (tmp_path / f"{point.run_id}.json").write_text('{"config_hash": ')  # cut short by hand
+    with pytest.warns(UserWarning, match=rf"{point.run_id}\.json: not a readable run record"):
+        assert not sweep.is_done(point, tmp_path)
 
 
 def test_sweep_file_expands_and_validates(tmp_path):

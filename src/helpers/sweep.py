@@ -22,6 +22,7 @@ import os
 import sys
 import time
 import traceback
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -184,9 +185,15 @@ def is_done(point: Point, out_dir: Path) -> bool:
     shorter patience that never fired (``TrainConfig.is_result``), and a student
     from the teacher run that is recorded now."""
     def recorded(run_id: str) -> dict:
+        path = out_dir / f"{run_id}.json"
         try:
-            return json.loads((out_dir / f"{run_id}.json").read_text())
-        except (OSError, json.JSONDecodeError):
+            return json.loads(path.read_text())
+        except FileNotFoundError:
+            return {}
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+            warnings.warn(f"{path}: not a readable run record ({exc}); this point is trained "
+                          "again and the file replaced (restore it from git to keep it)",
+                          stacklevel=2)
             return {}
 
     record = recorded(point.run_id)
