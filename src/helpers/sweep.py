@@ -98,8 +98,8 @@ def config_for(family: str, target_params: int, seed: int = 0, *,
     unknown = set(chosen) - SETTINGS
     if unknown:
         raise ValueError(f"unknown setting(s) {sorted(unknown)}; expected some of {sorted(SETTINGS)}")
-    rid = run_id(family, _typed("target_params", target_params), _typed("seed", seed),
-                 str(chosen.get("tag", "")))
+    target_params, seed = _typed("target_params", target_params), _typed("seed", seed)
+    rid = run_id(family, target_params, seed, str(chosen.get("tag", "")))
     spec = _read_spec(sweep_file)
     base = dict(spec.get("defaults", {}))
     for point in _expand(spec, sweep_file):
@@ -108,8 +108,7 @@ def config_for(family: str, target_params: int, seed: int = 0, *,
             break
     merged = {**base, **chosen}
     typed = {k: _typed(k, v) for k, v in merged.items()}
-    return TrainConfig(family=family, target_params=_typed("target_params", target_params),
-                       seed=_typed("seed", seed), **typed)
+    return TrainConfig(family=family, target_params=target_params, seed=seed, **typed)
 
 
 def _typed(name: str, value):
@@ -145,12 +144,16 @@ def _expand(spec: dict, path: Path, quick: bool = False) -> list[Point]:
                              f"expected some of {sorted(SETTINGS)}")
         if quick:
             settings.update(QUICK)
+        try:  # typed once per entry, as a command line's would be: YAML reads 3e-3 as text
+            settings = {k: _typed(k, v) for k, v in settings.items()}
+        except ValueError as exc:
+            raise ValueError(f"{path}: point {i}: {exc}") from exc
         for target in entry["targets"]:
             for seed in entry["seeds"]:
-                try:  # typed as a command line's would be: YAML reads 3e-3 as text
+                try:
                     config = TrainConfig(
                         family=entry["family"], target_params=_typed("target_params", target),
-                        seed=_typed("seed", seed), **{k: _typed(k, v) for k, v in settings.items()})
+                        seed=_typed("seed", seed), **settings)
                 except (TypeError, ValueError) as exc:
                     raise ValueError(f"{path}: point {i}: {exc}") from exc
                 if config.run_id in seen:
