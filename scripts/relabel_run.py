@@ -14,10 +14,10 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import shutil
 from pathlib import Path
 
+from helpers.atomic import atomic_path
 from helpers.distill import TEACHERS_DIR
 from helpers.results import results_dir, run_id, write_json_atomic
 from helpers.sweep import load_points
@@ -65,9 +65,8 @@ def relabel(old: str, new: str, reason: str, out_dir: Path) -> None:
     # crash part-way leaves the old run whole (and the new files to delete).
     for src, dst in moves:
         if src.exists():
-            tmp = dst.with_name(f".{dst.name}.tmp")
-            shutil.copy2(src, tmp)
-            os.replace(tmp, dst)
+            with atomic_path(dst, suffix=dst.suffix) as tmp:
+                shutil.copy2(src, tmp)
     write_json_atomic(new_path, record)
     for old_file in [record_path, notebook, *(src for src, _ in moves)]:  # the record first
         old_file.unlink(missing_ok=True)

@@ -11,6 +11,11 @@ from helpers.data import Split
 from helpers.results import decode_classes, encode_classes, write_json_atomic
 
 
+def se_of(p: float, n: int) -> float:
+    """The binomial standard error, written out here so the tests do not trust report's."""
+    return math.sqrt(p * (1 - p) / n)
+
+
 def fake_record(family, target, seed, private, public=None, params=None):
     return {
         "run_id": f"{family}-{target}-s{seed}", "tag": "", "family": family,
@@ -64,10 +69,10 @@ def test_equal_budget_pairs_gap_and_uncertainty(results):
         "hw8_mobilenet-56135-s0", "plain_cnn-56135-s0"]  # the HW8 model is MobileNet's run
     assert pairs.loc[42167, "gap"] == pytest.approx(0.61 - 0.52)
     se = pairs.loc[56135, "gap_se"]
-    expected = math.sqrt(report.binomial_se(0.63, 3589) ** 2 + report.binomial_se(0.55, 3589) ** 2)
+    expected = math.sqrt(se_of(0.63, 3589) ** 2 + se_of(0.55, 3589) ** 2)
     assert se == pytest.approx(expected)
-    binomial_only = math.sqrt(report.binomial_se(0.61, 3589) ** 2
-                              + report.binomial_se(0.52, 3589) ** 2)
+    binomial_only = math.sqrt(se_of(0.61, 3589) ** 2
+                              + se_of(0.52, 3589) ** 2)
     assert pairs.loc[42167, "gap_se"] > binomial_only  # the seed spread adds to it
 
 
@@ -93,7 +98,7 @@ def test_recipe_variants_pair_each_tagged_run_with_its_twin(results):
     assert row.variant_max_epochs == 60 and row.variant_hours == pytest.approx(2.0)
     verdict = report.recipe_verdict(table)
     assert "+2.00 points" in verdict["en"] and "+3.00 points" in verdict["en"]
-    independent = math.hypot(report.binomial_se(0.65, 2871), report.binomial_se(0.63, 2871))
+    independent = math.hypot(se_of(0.65, 2871), se_of(0.63, 2871))
     assert row.val_gain_se == pytest.approx(independent) and not row.paired
     assert f"(standard error {independent * 100:.2f}; one seed each" in verdict["en"]
     assert "trained 3 epochs (against 3)" in verdict["en"]
@@ -288,7 +293,7 @@ def test_equal_budget_gap_error_is_paired_when_predictions_are_recorded(results)
     per_image = np.r_[np.ones(50), np.zeros(950)]
     expected = per_image.std(ddof=1) / math.sqrt(n)
     assert pairs.loc[42167, "gap_se"] == pytest.approx(expected)  # seeds agree: no spread
-    independent = math.sqrt(report.binomial_se(0.65, n) ** 2 + report.binomial_se(0.60, n) ** 2)
+    independent = math.sqrt(se_of(0.65, n) ** 2 + se_of(0.60, n) ** 2)
     assert pairs.loc[42167, "gap_se"] < independent
     note = report.q4_error_note(pairs.reset_index())
     assert "paired" in note["en"] and "逐張配對" in note["zh"]

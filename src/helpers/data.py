@@ -32,6 +32,8 @@ from pathlib import Path
 
 import numpy as np
 
+from .atomic import atomic_path
+
 CLASS_NAMES_EN = ("Angry", "Disgust", "Fear", "Happy", "Sad", "Surprise", "Neutral")
 CLASS_NAMES_ZH = ("生氣", "厭惡", "恐懼", "高興", "難過", "驚訝", "中立")
 USAGES = ("Training", "PublicTest", "PrivateTest")
@@ -169,14 +171,8 @@ def load_fer2013(path: str | os.PathLike | None = None, *, use_cache: bool = Tru
 
 def _atomic_savez(target: Path, arrays: dict[str, np.ndarray]) -> None:
     """Cache the parsed arrays; a full disk or a crash leaves no torn cache behind."""
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
-    try:
-        with open(tmp, "wb") as fh:
-            np.savez(fh, **arrays)
-        os.replace(tmp, target)
-    finally:
-        tmp.unlink(missing_ok=True)
+    with atomic_path(target, suffix=".npz") as tmp:
+        np.savez(tmp, **arrays)
 
 
 def _read_text(path: Path) -> str:

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import functools
 import json
-import os
 import zipfile
 import zlib
 from collections.abc import Callable
@@ -25,6 +24,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from .atomic import atomic_path
 from .data import FER2013
 from .results import weights_path
 
@@ -83,14 +83,9 @@ def teacher_probabilities(record: dict, data: FER2013, out_dir: Path) -> dict[st
     model = keras.models.load_model(weights, compile=False)
     probs = {s: model.predict(make_dataset(data[s].images, data[s].labels, 512, training=False),
                               verbose=0).astype(np.float32) for s in SOFT_SPLITS}
-    cache.parent.mkdir(parents=True, exist_ok=True)
-    tmp = cache.with_name(f".{cache.stem}.tmp.{os.getpid()}.npz")  # two students at once
-    try:
+    with atomic_path(cache, suffix=".npz") as tmp:  # unique: two students may cache at once
         np.savez_compressed(tmp, config_hash=record["config_hash"], data_sha256=data.sha256,
                             **{s: p.astype(np.float16) for s, p in probs.items()})
-        os.replace(tmp, cache)
-    finally:
-        tmp.unlink(missing_ok=True)
     return {s: p.astype(np.float16).astype(np.float32) for s, p in probs.items()}
 
 

@@ -43,6 +43,7 @@ import numpy as np
 
 from . import distill, models, report
 from ._quiet import import_keras
+from .atomic import atomic_path
 from .data import CLASS_NAMES_EN, FER2013, load_fer2013
 from .results import (LATER_SETTINGS, config_hash, encode_classes, results_dir, run_id,
                       weights_path, write_json_atomic, write_text_atomic)
@@ -299,15 +300,16 @@ def best_weights_saver(path: Path, best_so_far: float) -> keras.callbacks.Callba
     import keras
 
     class BestWeights(keras.callbacks.Callback):
+        """Keeps ``best`` across a restart, so a resumed run saves only real improvements."""
+
         best = best_so_far
 
         def on_epoch_end(self, epoch, logs=None):
             value = (logs or {}).get("val_accuracy")
             if value is not None and value > self.best:
                 self.best = value
-                tmp = path.with_name(f".{path.stem}.tmp.weights.h5")
-                self.model.save_weights(str(tmp))
-                os.replace(tmp, path)
+                with atomic_path(path, suffix=".weights.h5") as tmp:
+                    self.model.save_weights(str(tmp))
 
     return BestWeights()
 
@@ -327,6 +329,8 @@ def resumable_early_stopping(patience: int,
     wait = epochs_since_best(val)
 
     class ResumableEarlyStopping(keras.callbacks.EarlyStopping):
+        """Restores best and wait after Keras resets them, so patience counts across restarts."""
+
         def on_train_begin(self, logs=None):
             super().on_train_begin(logs)
             if best is not None:
@@ -440,6 +444,8 @@ def epoch_logger(timing_path: Path) -> keras.callbacks.Callback:
     import keras
 
     class EpochLogger(keras.callbacks.Callback):
+        """Prints one line per epoch and adds its seconds to the running total."""
+
         def on_epoch_begin(self, epoch, logs=None):
             self._start = time.perf_counter()
 
@@ -588,10 +594,8 @@ def train(config: TrainConfig, data: FER2013 | None = None, out_dir: Path | None
     # machine (git-ignored), still there for a teacher or a re-score.
     kept = "weights" if counts.total <= MAX_WEIGHTS_PARAMS else "local_weights"
     weights = out_dir / kept / f"{config.run_id}.keras"
-    weights.parent.mkdir(parents=True, exist_ok=True)
-    tmp = weights.with_name(f".{weights.stem}.tmp.keras")
-    model.save(tmp)
-    os.replace(tmp, weights)
+    with atomic_path(weights, suffix=".keras") as tmp:
+        model.save(tmp)
     record[kept] = str(weights.relative_to(out_dir))
     write_json_atomic(out_dir / f"{config.run_id}.json", record)
     shutil.rmtree(work, ignore_errors=True)
