@@ -43,26 +43,33 @@ def test_quick_papermill_run_records_everything(real_data_path, real_data, tmp_p
     predictions = decode_classes(record["scores"]["private"]["predictions"])
     assert (predictions == real_data.private.labels).mean() == record["private_accuracy"]
 
-    # A record from before predictions were kept gets them back from its weights.
+    flipped = decode_classes(record["scores"]["private"]["flip"]["predictions"])
+    assert record["scores"]["private"]["flip"]["accuracy"] == pytest.approx(
+        (flipped == real_data.private.labels).mean())
+
+    # A record from before predictions and flip scores were kept gets them back from its weights.
     path = tmp_path / "hw8_mobilenet-56135-s0-quick.json"
     for name in report.SCORED_SPLITS:
         del record["scores"][name]["predictions"]
+        del record["scores"][name]["flip"]
     write_json_atomic(path, record)
-    assert training.backfill_predictions(tmp_path, real_data) == {
+    assert training.backfill_scores(tmp_path, real_data) == {
         "updated": ["hw8_mobilenet-56135-s0-quick"], "skipped": []}
     again = json.loads(path.read_text())
     assert decode_classes(again["scores"]["private"]["predictions"]).tolist() == predictions.tolist()
+    assert decode_classes(again["scores"]["private"]["flip"]["predictions"]).tolist() == \
+        flipped.tolist()
     labels = report.dataset_summary(tmp_path)["labels"]["private"]
     assert decode_classes(labels).tolist() == real_data.private.labels.tolist()
-    assert training.backfill_predictions(tmp_path, real_data) == {"updated": [], "skipped": []}
+    assert training.backfill_scores(tmp_path, real_data) == {"updated": [], "skipped": []}
 
     # Another data file, or a record without weights: refused or named, nothing written.
     del again["scores"]["val"]["predictions"]
     write_json_atomic(path, {**again, "data_sha256": "0" * 64})
     with pytest.raises(ValueError, match="trained on another file"):
-        training.backfill_predictions(tmp_path, real_data)
+        training.backfill_scores(tmp_path, real_data)
     write_json_atomic(path, {**again, "weights": None})
-    assert training.backfill_predictions(tmp_path, real_data)["skipped"] == [
+    assert training.backfill_scores(tmp_path, real_data)["skipped"] == [
         "hw8_mobilenet-56135-s0-quick"]
 
 

@@ -1,10 +1,11 @@
-"""Add per-image predictions to run records made before they were recorded.
+"""Add per-image predictions and flip-averaged scores to run records made before them.
 
 Re-scores each such record's saved weights on the validation and test splits,
 checks the confusion matrices against the recorded ones, and writes the
-predictions (and the split labels in ``dataset_summary.json``) atomically.
+predictions, the flip-averaged scores (and the split labels in
+``dataset_summary.json``) atomically.
 
-    python scripts/backfill_predictions.py [--results results/] [--data-path fer2013.csv.gz]
+    python scripts/backfill_scores.py [--results results/] [--data-path fer2013.csv.gz]
 """
 
 from __future__ import annotations
@@ -19,18 +20,18 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 def main(argv: list[str] | None = None) -> int:
     from helpers.data import load_fer2013
     from helpers.results import results_dir
-    from helpers.training import backfill_predictions
+    from helpers.training import backfill_scores
 
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--results", type=Path, default=None)
     parser.add_argument("--data-path", default=None)
     args = parser.parse_args(argv)
-    done = backfill_predictions(args.results or results_dir(), load_fer2013(args.data_path))
-    print(f"added predictions to {len(done['updated'])} record(s): "
+    done = backfill_scores(args.results or results_dir(), load_fer2013(args.data_path))
+    print(f"re-scored {len(done['updated'])} record(s): "
           f"{', '.join(done['updated']) or '—'}")
     if done["skipped"]:
-        print(f"no weights kept, so no predictions for: {', '.join(done['skipped'])}")
+        print(f"no weights kept here, so not re-scored: {', '.join(done['skipped'])}")
     return 0
 
 
