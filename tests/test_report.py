@@ -467,19 +467,25 @@ def with_flip_scores(directory, run_id, labels, right, flip_right):
     write_json_atomic(path, record)
 
 
-def test_flip_averaging_gains_are_paired_and_the_note_follows_them(results):
-    rng = np.random.default_rng(1)
-    labels = {s: rng.integers(0, 7, 400) for s in ("val", "public", "private")}
+def flip_fixture(results, runs_and_rates, size=400, seed=1):
+    """Flip scores for fixture runs: one-pass right with p_one, flips only ever fix an image."""
+    rng = np.random.default_rng(seed)
+    labels = {s: rng.integers(0, 7, size) for s in ("val", "public", "private")}
     masks = {}
-    for run_id, p_one, p_flip in (("hw8_mobilenet-56135-s0", 0.45, 0.50),
-                                  ("mobilenet-42167-s0", 0.50, 0.52),
-                                  ("plain_cnn-42167-s0", 0.50, 0.56)):
-        one = {s: rng.random(400) < p_one for s in labels}
-        flip = {s: one[s] | (rng.random(400) < (p_flip - p_one) * 2) for s in labels}  # flips only fix
+    for run_id, p_one, p_fix in runs_and_rates:
+        one = {s: rng.random(size) < p_one for s in labels}
+        flip = {s: one[s] | (rng.random(size) < p_fix) for s in labels}
         with_flip_scores(results, run_id, labels, one, flip)
         masks[run_id] = (one, flip)
-    encoded = {s: encode_classes(t) for s, t in labels.items()}
-    table = report.flip_averaging(report.runs(results), labels=encoded).set_index("run_id")
+    return {s: encode_classes(t) for s, t in labels.items()}, masks
+
+
+def test_flip_averaging_gains_are_paired_and_the_note_follows_them(results):
+    encoded, masks = flip_fixture(results, [("hw8_mobilenet-56135-s0", 0.45, 0.10),
+                                            ("mobilenet-42167-s0", 0.50, 0.04),
+                                            ("plain_cnn-42167-s0", 0.50, 0.12)])
+    runs = report.runs(results)
+    table = report.flip_averaging(runs, labels=encoded).set_index("run_id")
     assert sorted(table.index) == sorted(masks)  # runs without flip scores are left out
     one, flip = masks["plain_cnn-42167-s0"]
     row = table.loc["plain_cnn-42167-s0"]
@@ -487,14 +493,17 @@ def test_flip_averaging_gains_are_paired_and_the_note_follows_them(results):
     diff = flip["val"].astype(float) - one["val"].astype(float)
     assert row.val_gain_se == pytest.approx(diff.std(ddof=1) / math.sqrt(400))
 
-    note = report.flip_note(table.reset_index())
-    gains = table.val_gain * 100
-    assert f"by {gains.mean():+.2f} points on average" in note["en"]
-    assert f"standard error across runs {gains.std(ddof=1) / math.sqrt(3):.2f}" in note["en"]
-    assert "positive in 3" in note["en"] and "clearly helps" in note["en"]
-    hurt = table.assign(val_gain=-table.val_gain).reset_index()
-    assert "hurts" in report.flip_note(hurt)["en"] and "反而有害" in report.flip_note(hurt)["zh"]
-    assert "No run" in report.flip_note(table.iloc[:0])["en"]
+    # The mean's error: paired test-image sampling of the run-averaged gain, plus the run spread.
+    per_image = np.mean([masks[r][1]["val"].astype(float) - masks[r][0]["val"] for r in masks], axis=0)
+    gains = np.array([masks[r][1]["val"].mean() - masks[r][0]["val"].mean() for r in masks])
+    expected_se = math.sqrt(per_image.var(ddof=1) / 400 + gains.var(ddof=1) / 3)
+    mean, se = report.flip_gain(runs, "val", labels=encoded)
+    assert mean == pytest.approx(gains.mean()) and se == pytest.approx(expected_se)
+    note = report.flip_note(runs, labels=encoded)
+    assert (f"by {gains.mean() * 100:+.2f} points on average (standard error "
+            f"{expected_se * 100:.2f}, test-image sampling") in note["en"]
+    assert "positive in 3 of 3): it clearly helps" in note["en"]
+    assert "3 次中 3 次為正）" in note["zh"] and "明顯有幫助" in note["zh"]
 
     text = report.flip_versus_reference(table.reset_index(), {"hw8_mobilenet": "HW8 MobileNet",
                                                              "hw3_cnn": "HW3 CNN"})
@@ -504,4 +513,32 @@ def test_flip_averaging_gains_are_paired_and_the_note_follows_them(results):
     assert text["en"] == (f"With test-time flip averaging (see the Reproduce page), the HW8 MobileNet "
                           f"scores {ours:.5f} Private (1 seed, {below:.2f} points below the "
                           "reference).")  # no HW3 run recorded flip scores: not named
-    assert "HW3" not in text["zh"]
+    assert "HW3" not in text["zh"] and f"低 {below:.2f} 個百分點" in text["zh"]
+
+
+def test_flip_note_for_one_run_no_run_and_no_difference(results):
+    assert "No run" in report.flip_note(report.runs(results))["en"]
+    encoded, _ = flip_fixture(results, [("mobilenet-42167-s0", 0.5, 0.0)])  # flipping changes nothing
+    note = report.flip_note(report.runs(results), labels=encoded)
+    assert note["en"].startswith("On the one run on the budget curves that recorded it "
+                                 "(mobilenet-42167-s0), test-time flip averaging changes validation "
+                                 "accuracy by +0.00 points (paired standard error 0.00): on "
+                                 "validation it is indistinguishable from no change.")
+    assert "唯一" in note["zh"] and "無法區分" in note["zh"] and "平均變化" not in note["zh"]
+
+
+def test_flip_versus_reference_joins_two_models(results):
+    encoded, _ = flip_fixture(results, [("hw8_mobilenet-56135-s0", 0.5, 0.1)])
+    record = fake_record("hw3_cnn", 4746471, 0, 0.70)
+    write_json_atomic(results / f"{record['run_id']}.json", record)
+    labels = {s: decode_classes(t) for s, t in encoded.items()}
+    right = {s: np.arange(400) < 280 for s in labels}  # 0.70 both ways
+    with_flip_scores(results, record["run_id"], labels, right, right)
+    table = report.flip_averaging(report.runs(results), labels=encoded)
+    text = report.flip_versus_reference(table, {"hw3_cnn": "HW3 CNN",
+                                                "hw8_mobilenet": "HW8 MobileNet"})
+    above = (0.70 - report.REFERENCE["hw3_cnn"]["private"]) * 100
+    assert text["en"].startswith(f"With test-time flip averaging (see the Reproduce page), the HW3 "
+                                 f"CNN scores 0.70000 Private (1 seed, {above:.2f} points above the "
+                                 "reference) and the HW8 MobileNet 0.")
+    assert text["zh"].count("為 0.") == 2 and "，HW8 MobileNet 為" in text["zh"]

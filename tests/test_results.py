@@ -1,3 +1,7 @@
+import os
+import shutil
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -51,7 +55,32 @@ def test_text_written_atomically_is_never_half_written(tmp_path, monkeypatch):
 
 
 def test_atomic_files_get_the_usual_permissions_not_mkstemps(tmp_path):
-    plain = tmp_path / "plain.txt"
-    plain.write_text("x")
-    write_text_atomic(tmp_path / "atomic.txt", "x")
-    assert (tmp_path / "atomic.txt").stat().st_mode == plain.stat().st_mode
+    old_umask = os.umask(0o022)  # under 077 a 0600 file would pass unnoticed
+    try:
+        plain = tmp_path / "plain.txt"
+        plain.write_text("x")
+        write_text_atomic(tmp_path / "atomic.txt", "x")
+    finally:
+        os.umask(old_umask)
+    assert (tmp_path / "atomic.txt").stat().st_mode == plain.stat().st_mode == 0o100644
+
+
+def test_atomic_path_refuses_to_replace_a_file_with_nothing(tmp_path):
+    target = tmp_path / "cache.npz"
+    target.write_bytes(b"old")
+    with pytest.raises(OSError, match="nothing was written"):
+        with atomic_path(target) as tmp:  # NumPy writes tmp + ".npz": the wrong file
+            np.savez(tmp, x=np.arange(3))
+            Path(f"{tmp}.npz").unlink()
+    assert target.read_bytes() == b"old"
+    write_text_atomic(target, "")  # an empty text is still a text
+    assert target.read_bytes() == b""
+
+
+def test_atomic_copy_of_a_read_only_file(tmp_path):
+    source = tmp_path / "weights.keras"
+    source.write_bytes(b"weights")
+    source.chmod(0o444)
+    with atomic_path(tmp_path / "copy.keras", suffix=".keras") as tmp:
+        shutil.copy2(source, tmp)
+    assert (tmp_path / "copy.keras").read_bytes() == b"weights"

@@ -5,7 +5,7 @@ import nbformat
 import pytest
 
 from helpers import report, sweep, training
-from helpers.results import decode_classes, write_json_atomic
+from helpers.results import decode_classes, encode_classes, write_json_atomic
 from helpers.training import TrainConfig
 
 
@@ -62,6 +62,27 @@ def test_quick_papermill_run_records_everything(real_data_path, real_data, tmp_p
     labels = report.dataset_summary(tmp_path)["labels"]["private"]
     assert decode_classes(labels).tolist() == real_data.private.labels.tolist()
     assert training.backfill_scores(tmp_path, real_data) == {"updated": [], "skipped": []}
+
+    # Predictions kept but no flip scores: they are added, and the predictions must match.
+    for name in report.SCORED_SPLITS:
+        del again["scores"][name]["flip"]
+    # Swap two predictions of images with the same label: the confusion matrix stays the same.
+    truth, tampered = real_data.private.labels, predictions.copy()
+    pairs = [(i, j) for i in range(200) for j in range(i + 1, 200)
+             if truth[i] == truth[j] and tampered[i] != tampered[j]]
+    i, j = pairs[0] if pairs else (0, 0)
+    tampered[[i, j]] = tampered[[j, i]] if pairs else (tampered[[i, j]] + 1) % 7
+    write_json_atomic(path, {**again, "scores": {
+        **again["scores"], "private": {**again["scores"]["private"],
+                                       "predictions": encode_classes(tampered)}}})
+    with pytest.raises(RuntimeError, match="hw8_mobilenet-56135-s0-quick"):
+        training.backfill_scores(tmp_path, real_data)
+    assert "flip" not in json.loads(path.read_text())["scores"]["val"]  # left unchanged
+    write_json_atomic(path, again)
+    assert training.backfill_scores(tmp_path, real_data)["updated"] == [
+        "hw8_mobilenet-56135-s0-quick"]
+    assert json.loads(path.read_text())["scores"]["private"]["flip"]["predictions"] == \
+        encode_classes(flipped)
 
     # Another data file, or a record without weights: refused or named, nothing written.
     del again["scores"]["val"]["predictions"]

@@ -29,7 +29,7 @@ def write_json_atomic(path: Path, payload: Any) -> None:
 
 def write_text_atomic(path: Path, text: str) -> None:
     """Write UTF-8 text through ``atomic_path``: the old file or the new one, never half."""
-    with atomic_path(path) as tmp:
+    with atomic_path(path, allow_empty=True) as tmp:
         tmp.write_text(text, encoding="utf-8")
 
 

@@ -26,7 +26,8 @@ Recipe (the same for all models, so the comparison is fair):
   checks): see ``helpers.distill``;
 * scoring: one pass over each split, as the reference report did; every record
   also keeps a test-time flip-averaged score (each face and its mirror image) so
-  the Reproduce page can measure it, but no curve or table uses it.
+  the Reproduce page can measure it, but no chapter's curve or headline table
+  uses it.
 """
 
 from __future__ import annotations
@@ -78,7 +79,7 @@ RECIPE_ZH = """\
   一個帶 tag 的配方檢查量測它帶來的差異；
 * 知識蒸餾：只用於設定了 ``teacher`` 的點（帶 tag 的配方檢查），見 ``helpers.distill``；
 * 評分：每個資料切分單次推論，與參考報告相同；每筆記錄另存測試時翻轉平均（每張臉與其鏡像）的分數，
-  供「重現」頁量測，但任何曲線或表格都不使用它。
+  供「重現」頁量測，但各章的曲線與主要表格都不使用它。
 """
 
 MAX_WEIGHTS_PARAMS = 1_000_000
@@ -381,7 +382,8 @@ def backfill_scores(out_dir: Path, data: FER2013) -> dict[str, list[str]]:
     Each record without per-image predictions or flip-averaged scores is re-scored
     from its saved weights; the data must be the file the record was trained on
     (SHA-256), and the new confusion matrices must equal the recorded ones, or
-    nothing is written to that record and the error names it.  Returns the run ids
+    nothing is written to that record and the error names it; so is a record
+    whose recorded per-image predictions the weights do not reproduce.  Returns the run ids
     ``updated`` and those ``skipped`` (no weights here: models over
     ``MAX_WEIGHTS_PARAMS`` keep theirs only in ``local_weights/`` on the machine
     that trained them).
@@ -411,6 +413,7 @@ def backfill_scores(out_dir: Path, data: FER2013) -> dict[str, list[str]]:
         model = keras.models.load_model(weights_path(record, out_dir), compile=False)
         fresh = {name: evaluate(model, data[name]) for name in report.SCORED_SPLITS}
         if any(fresh[s]["confusion_matrix"] != scores[s]["confusion_matrix"]
+               or scores[s].get("predictions", fresh[s]["predictions"]) != fresh[s]["predictions"]
                for s in report.SCORED_SPLITS):
             mismatched.append(record["run_id"])
             continue
@@ -420,7 +423,8 @@ def backfill_scores(out_dir: Path, data: FER2013) -> dict[str, list[str]]:
         write_json_atomic(path, record)
         updated.append(record["run_id"])
     if mismatched:
-        raise RuntimeError(f"re-scoring did not reproduce the recorded confusion matrices of "
+        raise RuntimeError(f"re-scoring did not reproduce the recorded confusion matrices or "
+                           f"predictions of "
                            f"{mismatched} in {out_dir}; those records were left unchanged")
     return {"updated": updated, "skipped": skipped}
 
