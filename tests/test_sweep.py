@@ -124,6 +124,13 @@ def test_changed_settings_make_a_point_current_again(tmp_path):
     (tmp_path / f"{point.run_id}.json").write_text('{"config_hash": ')  # cut short by hand
     with pytest.warns(UserWarning, match=rf"{point.run_id}\.json: not a readable run record"):
         assert not sweep.is_done(point, tmp_path)
+    # Before training it again, the sweep keeps the broken file out of the way, whole.
+    record = tmp_path / f"{point.run_id}.json"
+    kept = sweep.set_aside_unreadable(record)
+    assert kept == tmp_path / f"{point.run_id}.json.unreadable" and not record.exists()
+    assert kept.read_text() == '{"config_hash": '
+    write_json_atomic(record, {"config_hash": "x"})
+    assert sweep.set_aside_unreadable(record) is None and record.exists()  # readable: untouched
 
 
 def test_sweep_file_expands_and_validates(tmp_path):

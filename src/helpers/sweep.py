@@ -194,8 +194,8 @@ def is_done(point: Point, out_dir: Path) -> bool:
         except FileNotFoundError:
             return {}
         except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-            warnings.warn(f"{path}: not a readable run record ({exc}); this point is trained "
-                          "again and the file replaced (restore it from git to keep it)",
+            warnings.warn(f"{path}: not a readable run record ({exc}); the sweep moves it to "
+                          f"{unreadable_name(path).name} and trains this point again",
                           stacklevel=2)
             return {}
 
@@ -204,6 +204,25 @@ def is_done(point: Point, out_dir: Path) -> bool:
         return False
     teacher = point.config.teacher
     return not teacher or recorded(teacher).get("config_hash") == record.get("teacher_config_hash")
+
+
+def unreadable_name(record: Path) -> Path:
+    """Where a record that cannot be read is kept, out of the ``*.json`` globs."""
+    return record.with_name(record.name + ".unreadable")
+
+
+def set_aside_unreadable(record: Path) -> Path | None:
+    """Move an unreadable record aside before its point is trained again, so the
+    retrained run's record does not destroy it (it may be mendable by hand)."""
+    try:
+        json.loads(record.read_text())
+        return None
+    except FileNotFoundError:
+        return None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+        kept = unreadable_name(record)
+        os.replace(record, kept)
+        return kept
 
 
 def run_point(point: Point, out_dir: str, data_path: str | None = None,
@@ -305,6 +324,9 @@ def run_sweep(points: list[Point], out_dir: Path, *, workers: int = DEFAULT_WORK
     summary = [{"run_id": p.run_id, "status": "skipped (done)"} for p in points if p not in todo]
     if not todo:
         return summary
+    for p in todo:
+        if kept := set_aside_unreadable(out_dir / f"{p.run_id}.json"):
+            print(f"{p.run_id}: its unreadable record is kept as {kept}", file=sys.stderr)
     if scheduler:
         client, cluster = Client(scheduler), None
     else:
