@@ -215,7 +215,8 @@ def test_curve_summary_counts_hw8_on_mobilenet_and_leaves_variants_off(results, 
     assert report.missing_points(["mobilenet"]) == ["hw8_mobilenet-56135-s2"]
     summary = report.curve_summary(["mobilenet"], report.runs(results))
     assert summary == {"n_points": 3, "n_runs": 4, "best_private": "0.63000",
-                       "best_params": "56,135", "n_missing": 1,
+                       "best_params": "56,135", "missing_zh": "尚缺 1 個規劃中的點",
+                       "missing_en": "1 planned point is still missing",
                        "precision_zh": "", "precision_en": ""}
     df = report.runs(results)
     df.loc[df.model == "hw8_mobilenet", "precision"] = "mixed_bfloat16"
@@ -315,7 +316,8 @@ def test_versus_reference_says_above_or_below_with_the_points():
                            "below the reference report's 0.61855.")
     assert "低 4.05 個百分點" in below["zh"]
     above = report.versus_reference("HW3 CNN", 0.70, 1, 0.65310)
-    assert "4.69 points above" in above["en"] and "(mean of 1 seed)" in above["en"]
+    assert "4.69 points above" in above["en"] and "0.70000 Private (1 seed)," in above["en"]
+    assert "（1 個種子）" in above["zh"]
     assert report.versus_reference("HW3 CNN", None, 0, 0.65310)["en"] == "Our HW3 CNN has no result yet."
 
 
@@ -542,3 +544,12 @@ def test_flip_versus_reference_joins_two_models(results):
                                  f"CNN scores 0.70000 Private (1 seed, {above:.2f} points above the "
                                  "reference) and the HW8 MobileNet 0.")
     assert text["zh"].count("為 0.") == 2 and "，HW8 MobileNet 為" in text["zh"]
+
+
+def test_curve_summary_says_when_nothing_is_missing(results, monkeypatch):
+    planned = pd.DataFrame([("mobilenet-8000-s0", "mobilenet", 8000, 0, "", True)],
+                           columns=["run_id", "family", "target", "seed", "tag", "done"])
+    monkeypatch.setattr(report, "planned_points", lambda: planned)
+    summary = report.curve_summary(["mobilenet"], report.runs(results))
+    assert summary["missing_en"] == "every planned point has a result"
+    assert summary["missing_zh"] == "所有規劃中的點都已有結果"

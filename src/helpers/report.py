@@ -159,12 +159,20 @@ def curve_summary(families: list[str], df: pd.DataFrame | None = None) -> dict:
     return {"n_points": len(table), "n_runs": int(table.seeds.sum()) if len(table) else 0,
             "best_private": fmt_acc(best.private_mean if best is not None else None),
             "best_params": fmt_int(best.params) if best is not None else "—",
-            "n_missing": len(missing_points(families)),
+            **_missing_sentence(len(missing_points(families))),
             **(bfloat16_sentence(f"參數量為 {sizes} 的點", f"points of {sizes_en} parameters",
                                  plural=True, prefix="precision_",
                                  others=(df[df.family.isin(families)].precision == "float32").any())
                if sizes else {"precision_zh": "", "precision_en": ""}),
             **(_hw3_counted(df) if "hw3_cnn" in families else {})}
+
+
+def _missing_sentence(n: int) -> dict[str, str]:
+    """How many planned points of a curve have no result, in words."""
+    if n == 0:
+        return {"missing_zh": "所有規劃中的點都已有結果", "missing_en": "every planned point has a result"}
+    return {"missing_zh": f"尚缺 {n} 個規劃中的點",
+            "missing_en": f"{n} planned point{'s are' if n != 1 else ' is'} still missing"}
 
 
 def _hw3_counted(df: pd.DataFrame) -> dict[str, str]:
@@ -698,9 +706,11 @@ def versus_reference(name: str, ours: float | None, seeds: int, reference: float
     if ours is None or (isinstance(ours, float) and math.isnan(ours)):
         return {"zh": f"本研究的 {name} 尚未有訓練結果。", "en": f"Our {name} has no result yet."}
     diff = (ours - reference) * 100
-    return {"zh": f"本研究的 {name} Private 準確率為 {ours:.5f}（{seeds} 個種子的平均），比參考報告的 "
+    return {"zh": f"本研究的 {name} Private 準確率為 {ours:.5f}"
+                  f"（{f'{seeds} 個種子的平均' if seeds != 1 else '1 個種子'}），比參考報告的 "
                   f"{reference:.5f} {'高' if diff > 0 else '低'} {abs(diff):.2f} 個百分點。",
-            "en": f"Our {name} scores {ours:.5f} Private (mean of {seeds} seed{'s' if seeds != 1 else ''}), "
+            "en": f"Our {name} scores {ours:.5f} Private "
+                  f"({f'mean of {seeds} seeds' if seeds != 1 else '1 seed'}), "
                   f"{abs(diff):.2f} points {'above' if diff > 0 else 'below'} the reference report's "
                   f"{reference:.5f}."}
 
