@@ -7,7 +7,8 @@ round).  This moves the record, executed notebook and weights, and writes the
 old id into the record (``relabelled_from``) and at the top of the notebook so
 the provenance stays visible.  Atomic per file; refuses to overwrite.
 
-    python scripts/relabel_run.py mobilenet-42167-s2-nostop mobilenet-42167-s2 --reason "..."
+    python scripts/relabel_run.py mobilenet-42167-s2-nostop mobilenet-42167-s2 \
+        --reason "..." --reason-zh "..."
 """
 
 from __future__ import annotations
@@ -17,13 +18,14 @@ import json
 import shutil
 from pathlib import Path
 
+from helpers import notebooks
 from helpers.atomic import atomic_path
 from helpers.distill import TEACHERS_DIR
 from helpers.results import results_dir, run_id, write_json_atomic
 from helpers.sweep import load_points
 
 
-def relabel(old: str, new: str, reason: str, out_dir: Path) -> None:
+def relabel(old: str, new: str, reason: str, out_dir: Path, reason_zh: str = "") -> None:
     record_path, new_path = out_dir / f"{old}.json", out_dir / f"{new}.json"
     if not record_path.exists():
         raise SystemExit(f"{record_path}: no such run record")
@@ -39,7 +41,8 @@ def relabel(old: str, new: str, reason: str, out_dir: Path) -> None:
         raise SystemExit(f"{old} is a teacher ({', '.join(students) or 'cached soft labels'}): "
                          "its students name it by run id, so it keeps it")
     record.update(run_id=new, tag=tag,
-                  relabelled_from={"run_id": old, "reason": reason})
+                  relabelled_from={"run_id": old, "reason": reason,
+                                    **({"reason_zh": reason_zh} if reason_zh else {})})
     moves = []
     for key in ("weights", "local_weights"):
         if record.get(key):
@@ -52,14 +55,8 @@ def relabel(old: str, new: str, reason: str, out_dir: Path) -> None:
         raise SystemExit(f"{', '.join(str(t) for t in targets if t.exists())} exists: "
                          "move it away first")
     if notebook.exists():
-        nb = json.loads(notebook.read_text())
-        title = nb["cells"][0]
-        title["source"] = "".join(title["source"]).replace(old, new, 1)
-        nb["cells"].insert(1, {"cell_type": "markdown", "id": f"relabelled-{new}"[:64],
-                               "metadata": {}, "source":
-                               f"*Trained as `{old}` and relabelled `{new}`: {reason}. "
-                               "Settings and config hash unchanged; the parameters below are "
-                               "those it ran with.*"})
+        nb = notebooks.describe(json.loads(notebook.read_text()), record,
+                                notebooks.template_notebook())
         write_json_atomic(out_dir / "notebooks" / f"{new}.ipynb", nb)
     # Every new file first, the record last; only then remove the old ones, so a
     # crash part-way leaves the old run whole (and the new files to delete).
@@ -76,10 +73,11 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("old")
     parser.add_argument("new")
-    parser.add_argument("--reason", required=True)
+    parser.add_argument("--reason", required=True, help="why, in English")
+    parser.add_argument("--reason-zh", default="", help="why, in Chinese (the report is bilingual)")
     parser.add_argument("--out-dir", type=Path, default=None)
     args = parser.parse_args(argv)
-    relabel(args.old, args.new, args.reason, Path(args.out_dir or results_dir()))
+    relabel(args.old, args.new, args.reason, Path(args.out_dir or results_dir()), args.reason_zh)
     return 0
 
 

@@ -28,18 +28,22 @@ def test_a_relabelled_run_keeps_its_settings_and_hash_and_says_where_it_came_fro
     write_json_atomic(tmp_path / f"{old}.json", {
         "run_id": old, "tag": "nostop", "family": "mobilenet", "target_params": 8000, "seed": 2,
         "settings": config.settings(), "config_hash": config.hash,
+        "params": {"total": 7974}, "macs": 1051094, "epochs_run": 30,
         "weights": f"weights/{old}.keras"})
 
-    assert relabel(tmp_path, old, "mobilenet-8000-s2", "--reason", "now the default").returncode == 0
+    assert relabel(tmp_path, old, "mobilenet-8000-s2", "--reason", "now the default",
+                   "--reason-zh", "現在是預設值").returncode == 0
     record = json.loads((tmp_path / "mobilenet-8000-s2.json").read_text())
     assert (record["run_id"], record["tag"], record["config_hash"]) == (
         "mobilenet-8000-s2", "", config.hash)
     assert TrainConfig(tag=record["tag"], **record["settings"]).hash == record["config_hash"]
-    assert record["relabelled_from"] == {"run_id": old, "reason": "now the default"}
+    assert record["relabelled_from"] == {"run_id": old, "reason": "now the default",
+                                         "reason_zh": "現在是預設值"}
     assert (tmp_path / record["weights"]).read_bytes() == b"weights"
     cells = json.loads((tmp_path / "notebooks" / "mobilenet-8000-s2.ipynb").read_text())["cells"]
-    assert cells[0]["source"].startswith("# mobilenet-8000-s2 ·") and old in cells[1]["source"]
-    assert cells[1]["id"] == "relabelled-mobilenet-8000-s2"  # nbformat 4.5 wants an id per cell
+    assert cells[0]["source"].startswith("# mobilenet-8000-s2 ·") and "7,974 parameters" in cells[0]["source"]
+    assert cells[1]["id"] == "run-notes"  # nbformat 4.5 wants an id per cell
+    assert f"Trained as `{old}`" in cells[1]["source"] and "：現在是預設值。" in cells[1]["source"]
     assert not list(tmp_path.glob(f"{old}*")) and not (tmp_path / "weights" / f"{old}.keras").exists()
 
     (tmp_path / f"{old}.json").write_text("{}")

@@ -230,16 +230,28 @@ def test_curve_summary_counts_hw8_on_mobilenet_and_leaves_variants_off(results, 
     assert "the others in float32" not in both["precision_en"]  # there are none
 
 
-def test_q3_says_whether_the_hw3_cnn_is_in_its_counts(results):
+def test_q3_draws_the_hw3_cnn_apart_from_its_counts(results):
     df = report.runs(results)  # the fixture has no HW3 CNN run
-    assert "hw3_counted_en" not in report.curve_summary(["plain_cnn"], df)
-    without = report.curve_summary(["plain_cnn", "hw3_cnn"], df)
-    assert without["hw3_counted_en"].endswith("has no result yet, so it is not in these counts")
+    assert report.hw3_aside(df)["hw3_aside_en"].endswith("it has none yet")
     hw3 = df[df.model == "plain_cnn"].iloc[[0]].assign(model="hw3_cnn", family="hw3_cnn")
-    counted = report.curve_summary(["plain_cnn", "hw3_cnn"], pd.concat([df, hw3]))
-    assert counted["hw3_counted_en"] == "These counts include the HW3 CNN (a plain CNN too)"
-    assert counted["n_runs"] == without["n_runs"] + 1
+    with_hw3 = pd.concat([df, hw3])
+    assert "not counted here" in report.hw3_aside(with_hw3)["hw3_aside_en"]
+    assert (report.curve_summary(["plain_cnn"], with_hw3)["n_runs"]
+            == report.curve_summary(["plain_cnn"], df)["n_runs"])
 
+
+def test_small_cnn_versus_compares_our_plain_cnn_at_its_budget():
+    ref = report.REFERENCE["small_cnn"]
+    table = pd.DataFrame([("plain_cnn", ref["params"], 3, 0.57063), ("plain_cnn", 20000, 1, 0.9),
+                          ("mobilenet", ref["params"], 3, 0.9)],
+                         columns=["family", "target", "seeds", "private_mean"])
+    text = report.small_cnn_versus(table)
+    gap = (0.57063 - ref["private"]) * 100
+    assert text["small_cnn_en"].startswith(
+        f"Our plain CNN at 42,167 parameters scores 0.57063 Private (mean of 3 seeds), "
+        f"{gap:.2f} points above the reference report's {ref['private']:.5f}.")
+    assert text["small_cnn_zh"].startswith("本研究的 42,167 參數一般 CNN Private 準確率為 0.57063")
+    assert "has no result yet" in report.small_cnn_versus(table.iloc[1:])["small_cnn_en"]
 
 
 def test_evaluation_records_every_prediction_in_file_order():
@@ -553,3 +565,26 @@ def test_curve_summary_says_when_nothing_is_missing(results, monkeypatch):
     summary = report.curve_summary(["mobilenet"], report.runs(results))
     assert summary["missing_en"] == "every planned point has a result"
     assert summary["missing_zh"] == "所有規劃中的點都已有結果"
+
+
+def test_recorded_patience_note_counts_the_runs_of_another_patience(results):
+    df = report.runs(results)  # every fixture run: patience 6, 3 of 30 epochs
+    assert report.recorded_patience_note(df, 6) == {"zh": "", "en": ""}
+    early = report.recorded_patience_note(df, 30)
+    assert early["en"].startswith("7 of the 7 runs on the budget curves were recorded with patience 6")
+    assert early["en"].endswith("7 of them stopped early, unlike today's recipe.")
+    df["epochs"] = 30
+    df.loc[0, "record"]["settings"]["patience"] = 30
+    ran_all = report.recorded_patience_note(df, 30)
+    assert ran_all["en"].startswith("6 of the 7 runs") and "fired in none of them" in ran_all["en"]
+    assert ran_all["zh"].startswith("預算曲線上的 7 次執行中，有 6 次記錄的 patience 是 6")
+
+
+def test_relabel_note_speaks_chinese_when_the_reason_was_given_in_it(results):
+    df = report.runs(results)
+    df.at[0, "record"] = {**df.at[0, "record"],
+                          "relabelled_from": {"run_id": "old", "reason": "why", "reason_zh": "原因"}}
+    note = report.relabel_note(df)
+    assert "原本以 old 訓練（原因）" in note["zh"] and "was trained as old (why)" in note["en"]
+    del df.at[0, "record"]["relabelled_from"]["reason_zh"]
+    assert "原本以 old 訓練（why）" in report.relabel_note(df)["zh"]

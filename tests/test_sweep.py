@@ -40,6 +40,9 @@ def test_quick_papermill_run_records_everything(real_data_path, real_data, tmp_p
     text = json.dumps(notebook)
     assert "Total params" in text and "image/png" in text
     assert "injected-parameters" in text
+    intro = notebook.cells[0].source  # the template's placeholders filled in from the record
+    assert intro.startswith("# hw8_mobilenet-56135-s0-quick ·") and "56,135 parameters" in intro
+    assert notebook.cells[1].cell_type == "code"  # today's template, not resumed: nothing to note
     predictions = decode_classes(record["scores"]["private"]["predictions"])
     assert (predictions == real_data.private.labels).mean() == record["private_accuracy"]
 

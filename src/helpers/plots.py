@@ -153,11 +153,22 @@ def budget_scatter(table: pd.DataFrame, families: str | Sequence[str], x: str = 
     return ax
 
 
+# The splits in the order data flows through them (a record stores them sorted by name).
+SPLIT_LABELS = {"train": "訓練 train", "val": "驗證 validation",
+                "public": "Public (PublicTest)", "private": "Private (PrivateTest)"}
+
+
+def _split_order(name: str) -> int:
+    return list(SPLIT_LABELS).index(name) if name in SPLIT_LABELS else len(SPLIT_LABELS)
+
+
 def class_distribution(summary: dict) -> Figure:
     """Images per class in each split (from the recorded dataset summary)."""
     labels = [f"{zh} {en}" for zh, en in zip(summary["class_names_zh"],
                                              summary["class_names_en"])]
-    frame = pd.DataFrame({name: s["class_counts"] for name, s in summary["splits"].items()},
+    splits = summary["splits"]
+    frame = pd.DataFrame({SPLIT_LABELS.get(name, name): splits[name]["class_counts"]
+                          for name in sorted(splits, key=_split_order)},
                          index=labels)
     ax = frame.plot.bar(figsize=(8, 3.6), rot=0, width=0.8)
     ax.set_ylabel("影像數 Images")

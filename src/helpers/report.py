@@ -163,8 +163,7 @@ def curve_summary(families: list[str], df: pd.DataFrame | None = None) -> dict:
             **(bfloat16_sentence(f"參數量為 {sizes} 的點", f"points of {sizes_en} parameters",
                                  plural=True, prefix="precision_",
                                  others=(df[df.family.isin(families)].precision == "float32").any())
-               if sizes else {"precision_zh": "", "precision_en": ""}),
-            **(_hw3_counted(df) if "hw3_cnn" in families else {})}
+               if sizes else {"precision_zh": "", "precision_en": ""})}
 
 
 def _missing_sentence(n: int) -> dict[str, str]:
@@ -175,13 +174,30 @@ def _missing_sentence(n: int) -> dict[str, str]:
             "missing_en": f"{n} planned point{'s are' if n != 1 else ' is'} still missing"}
 
 
-def _hw3_counted(df: pd.DataFrame) -> dict[str, str]:
-    """Q3 counts the HW3 CNN as a plain CNN: say whether it is in the numbers yet."""
+def hw3_aside(df: pd.DataFrame) -> dict[str, str]:
+    """Q3 draws the HW3 CNN beside the plain-CNN family without counting it: the
+    family is the HW8 topology with standard convolutions, the HW3 CNN a design of its own."""
     if (df.model == "hw3_cnn").any():
-        return {"hw3_counted_zh": "這些數字包含 HW3 CNN（它也是一般 CNN）",
-                "hw3_counted_en": "These counts include the HW3 CNN (a plain CNN too)"}
-    return {"hw3_counted_zh": "HW3 CNN（也是一般 CNN）尚無結果，不在這些數字中",
-            "hw3_counted_en": "The HW3 CNN (a plain CNN too) has no result yet, so it is not in these counts"}
+        return {"hw3_aside_zh": "HW3 CNN（橘色）是另一種設計的一般 CNN，只畫出來作比較，不計入這些數字",
+                "hw3_aside_en": "The HW3 CNN (orange) is a plain CNN of another design: it is drawn "
+                                "for comparison and not counted here"}
+    return {"hw3_aside_zh": "HW3 CNN 有結果後會畫出來作比較，目前尚無結果",
+            "hw3_aside_en": "The HW3 CNN will be drawn for comparison once it has a result; it has none yet"}
+
+
+def small_cnn_versus(table: pd.DataFrame) -> dict[str, str]:
+    """Our plain CNN at the reference small CNN's budget against that CNN's Private score."""
+    ref = REFERENCE["small_cnn"]
+    row = table[(table.family == "plain_cnn") & (table.target == ref["params"])]
+    budget = fmt_int(ref["params"])
+    text = versus_reference((f"{budget} 參數一般 CNN", f"plain CNN at {budget} parameters"),
+                            row.private_mean.iloc[0] if len(row) else None,
+                            int(row.seeds.iloc[0]) if len(row) else 0, ref["private"])
+    return {"small_cnn_zh": text["zh"] + "參考報告的小型 CNN（圖中灰色 ✖）架構與訓練配方都和本研究不同，"
+                                         "所以這個差距來自設計與配方，不是參數量。",
+            "small_cnn_en": text["en"] + " The reference report's small CNN (grey ✖ in the figure) "
+                                         "differs from ours in design and recipe, so this gap "
+                                         "measures those, not the parameter count."}
 
 
 def correctness(records: list[dict], labels: np.ndarray, split: str = "private",
@@ -647,10 +663,37 @@ def relabel_note(df: pd.DataFrame) -> dict[str, str]:
              if r.record.get("relabelled_from")]
     if not moved:
         return {"zh": "", "en": ""}
-    zh = "；".join(f"{new} 原本以 {old['run_id']} 訓練（{old['reason']}）" for new, old in moved)
+    zh = "；".join(f"{new} 原本以 {old['run_id']} 訓練（{old.get('reason_zh', old['reason'])}）"
+                  for new, old in moved)
     en = "; ".join(f"{new} was trained as {old['run_id']} ({old['reason']})" for new, old in moved)
     return {"zh": f"改名的執行（設定與設定雜湊不變）：{zh}。",
             "en": f"Runs recorded under a new id, with their settings and config hash unchanged: {en}."}
+
+
+def recorded_patience_note(df: pd.DataFrame, patience: int) -> dict[str, str]:
+    """Say which curve runs were recorded with another patience than today's ``patience``.
+
+    Such a run counts as this recipe's result only when its early stopping never
+    fired (``TrainConfig.is_result``): it then trained exactly what today's would.
+    """
+    curve = df[df.tag == ""]
+    other = curve[[r["settings"].get("patience", patience) != patience for r in curve.record]]
+    if other.empty:
+        return {"zh": "", "en": ""}
+    values = sorted({int(r["settings"]["patience"]) for r in other.record})
+    listed = " / ".join(map(str, values))
+    stopped = int((other.epochs < other.max_epochs).sum())
+    if stopped:
+        end_zh = f"其中 {stopped} 次提早停止，和現在的配方不同。"
+        end_en = f"{stopped} of them stopped early, unlike today's recipe."
+    else:
+        end_zh = "它們的早停都沒有觸發（每次都跑完所有週期），所以它們就是現在這個配方的執行。"
+        end_en = ("early stopping fired in none of them (each ran all its epochs), so they are "
+                  "runs of today's recipe.")
+    return {"zh": f"預算曲線上的 {len(curve)} 次執行中，有 {len(other)} 次記錄的 patience 是 {listed}"
+                  f"（當時的預設）；{end_zh}",
+            "en": f"{len(other)} of the {len(curve)} runs on the budget curves were recorded with "
+                  f"patience {listed} (the default then); {end_en}"}
 
 
 def training_hours(df: pd.DataFrame) -> dict[str, float]:
@@ -701,15 +744,20 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def versus_reference(name: str, ours: float | None, seeds: int, reference: float) -> dict[str, str]:
-    """One sentence per language: our Private accuracy against the reference report's."""
+def versus_reference(name: str | tuple[str, str], ours: float | None, seeds: int,
+                     reference: float) -> dict[str, str]:
+    """One sentence per language: our Private accuracy against the reference report's.
+
+    ``name`` is one model name for both languages, or a (Chinese, English) pair.
+    """
+    name_zh, name_en = (name, name) if isinstance(name, str) else name
     if ours is None or (isinstance(ours, float) and math.isnan(ours)):
-        return {"zh": f"本研究的 {name} 尚未有訓練結果。", "en": f"Our {name} has no result yet."}
+        return {"zh": f"本研究的 {name_zh} 尚未有訓練結果。", "en": f"Our {name_en} has no result yet."}
     diff = (ours - reference) * 100
-    return {"zh": f"本研究的 {name} Private 準確率為 {ours:.5f}"
+    return {"zh": f"本研究的 {name_zh} Private 準確率為 {ours:.5f}"
                   f"（{f'{seeds} 個種子的平均' if seeds != 1 else '1 個種子'}），比參考報告的 "
                   f"{reference:.5f} {'高' if diff > 0 else '低'} {abs(diff):.2f} 個百分點。",
-            "en": f"Our {name} scores {ours:.5f} Private "
+            "en": f"Our {name_en} scores {ours:.5f} Private "
                   f"({f'mean of {seeds} seeds' if seeds != 1 else '1 seed'}), "
                   f"{abs(diff):.2f} points {'above' if diff > 0 else 'below'} the reference report's "
                   f"{reference:.5f}."}
@@ -794,11 +842,13 @@ def equal_macs_note(table: pd.DataFrame) -> dict[str, str]:
     listed = ", ".join(f"{g * 100:+.2f}" for g in gaps.gap)
     at = ", ".join(f"{m / 1e6:.1f}M" for m in gaps.macs)
     if gaps.gap.abs().max() <= 0.01:
-        end_zh = ("相差都在 1 個百分點以內：相同運算量下兩個家族幾乎一樣準，"
-                  "準確率跟著每張圖的運算量走，多於跟著參數量。")
+        end_zh = ("相差都在 1 個百分點以內：相同運算量下兩個家族幾乎一樣準。內插值沒有標準誤"
+                  "（多數預算只有一個種子），所以這只是趨勢而非測量：相同參數量下一般 CNN 若稍好，"
+                  "可能來自它較多的乘加運算。")
         end_en = ("all within one percentage point: at equal arithmetic the two families are about "
-                  "equally accurate, so accuracy here follows the arithmetic per image more than "
-                  "the parameter count.")
+                  "equally accurate. The interpolated values carry no standard error (most budgets "
+                  "have a single seed), so this is a tendency rather than a measurement: where the "
+                  "plain CNN is ahead at equal parameters, its extra multiply-adds may be why.")
     elif (gaps.gap > 0).all():
         end_zh, end_en = "相同運算量下 MobileNet 都較好。", "MobileNet is ahead at every matched MACs."
     elif (gaps.gap < 0).all():

@@ -28,6 +28,7 @@ from pathlib import Path
 
 import yaml
 
+from . import notebooks
 from .data import PROJECT_ROOT, resolve_path
 from .results import results_dir, run_id
 from .training import TrainConfig
@@ -259,12 +260,13 @@ def run_point(point: Point, out_dir: str, data_path: str | None = None,
     start = time.perf_counter()
     try:
         notebook = jupytext.read(NOTEBOOK)
+        template = json.loads(jupytext.writes(notebook, fmt="ipynb"))  # before papermill fills it
         papermill.execute_notebook(notebook, str(partial), parameters=parameters,
                                    kernel_name="python3", progress_bar=False,
                                    cwd=str(PROJECT_ROOT), log_output=False)
-        _title_with_run_id(partial, point.run_id)
-        os.replace(partial, final)
         record = json.loads((out / f"{point.run_id}.json").read_text())
+        notebooks.describe_file(partial, record, template)
+        os.replace(partial, final)
         return {"run_id": point.run_id, "status": "done", "notebook": str(final),
                 "seconds": time.perf_counter() - start,
                 "params": record["params"]["total"],
@@ -289,19 +291,6 @@ def _error_line(exc: BaseException) -> str:
         name, text = type(exc).__name__, str(exc)
     first = next((line for line in str(text).strip().splitlines() if line.strip()), "")
     return f"{name}: {first}" if first else name
-
-
-def _title_with_run_id(path: Path, rid: str) -> None:
-    """Give the executed notebook its own title, so the appendix lists run ids."""
-    import nbformat
-
-    notebook = nbformat.read(path, as_version=4)
-    for cell in notebook.cells:
-        if cell.cell_type == "markdown" and cell.source.startswith("# "):
-            first, _, rest = cell.source.partition("\n")
-            cell.source = f"# {rid} · 訓練紀錄 Training run\n{rest}"
-            break
-    nbformat.write(notebook, path)
 
 
 def run_sweep(points: list[Point], out_dir: Path, *, workers: int = DEFAULT_WORKERS,
