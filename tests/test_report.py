@@ -588,3 +588,23 @@ def test_relabel_note_speaks_chinese_when_the_reason_was_given_in_it(results):
     assert "原本以 old 訓練（原因）" in note["zh"] and "was trained as old (why)" in note["en"]
     del df.at[0, "record"]["relabelled_from"]["reason_zh"]
     assert "原本以 old 訓練（why）" in report.relabel_note(df)["zh"]
+
+
+def test_longer_training_note_gives_the_variant_mean_with_and_without_flip(tmp_path):
+    for seed, (one_pass, flipped) in enumerate([(0.59, 0.62), (0.60, 0.63)]):
+        r = fake_record("hw8_mobilenet", 56135, seed, one_pass)
+        r["run_id"], r["tag"] = f"{r['run_id']}-long", "long"
+        r["settings"]["epochs"] = 60
+        r["scores"] = {s: {"n": 10, "accuracy": one_pass, "flip": {"accuracy": flipped}}
+                       for s in report.SCORED_SPLITS}
+        write_json_atomic(tmp_path / f"{r['run_id']}.json", r)
+    write_json_atomic(tmp_path / "hw8_mobilenet-56135-s0.json", fake_record("hw8_mobilenet", 56135, 0, 0.5))
+    df = report.runs(tmp_path, include_tagged=True)
+    names = {"hw3_cnn": "HW3 CNN", "hw8_mobilenet": "HW8 MobileNet"}
+    note = report.longer_training_note(df, names, labels={})
+    above = (0.625 - report.REFERENCE["hw8_mobilenet"]["private"]) * 100
+    assert note["en"] == ("Trained for 60 epochs (the `long` recipe check, mean of 2 seeds), the HW8 "
+                          f"MobileNet scores 0.59500 Private, 0.62500 with flip averaging ({above:.2f} "
+                          "points above the reference).")
+    assert note["zh"].startswith("HW8 MobileNet 訓練 60 個週期（配方檢查 `long`，2 個種子的平均）")
+    assert report.longer_training_note(df[df.tag == ""], names, labels={}) == {"zh": "", "en": ""}

@@ -566,6 +566,36 @@ def flip_versus_reference(flip: pd.DataFrame, names: dict[str, str]) -> dict[str
             "en": "With test-time flip averaging (see the Reproduce page), " + " and ".join(en) + "."}
 
 
+def longer_training_note(df: pd.DataFrame, names: dict[str, str],
+                         labels: dict[str, str] | None = None, tag: str = "long") -> dict[str, str]:
+    """What the reference models score with the longer recipe check (tagged ``tag``),
+    one pass and flip-averaged, against the reference report: how much of the gap
+    is training length.  Means over the variant's seeds; empty without such runs."""
+    flip = flip_averaging(df[df.tag == tag], labels)
+    zh, en = [], []
+    for model, name in names.items():
+        runs_of = df[(df.model == model) & (df.tag == tag)]
+        if runs_of.empty:
+            continue
+        n, epochs = len(runs_of), int(runs_of.max_epochs.max())
+        ours = runs_of.private.mean()
+        flipped = flip[flip.model == model].private_flip
+        seeds_zh = f"{n} 個種子的平均" if n != 1 else "1 個種子"
+        seeds_en = f"mean of {n} seeds" if n != 1 else "1 seed"
+        diff = (flipped.mean() - REFERENCE[model]["private"]) * 100 if len(flipped) == n else None
+        flip_zh = (f"，加上翻轉平均為 {flipped.mean():.5f}（比參考報告{'高' if diff > 0 else '低'} "
+                   f"{abs(diff):.2f} 個百分點）" if diff is not None else "")
+        flip_en = (f", {flipped.mean():.5f} with flip averaging ({abs(diff):.2f} points "
+                   f"{'above' if diff > 0 else 'below'} the reference)" if diff is not None else "")
+        zh.append(f"{name} 訓練 {epochs} 個週期（配方檢查 `{tag}`，{seeds_zh}）的 Private 準確率為 "
+                  f"{ours:.5f}{flip_zh}")
+        en.append(f"trained for {epochs} epochs (the `{tag}` recipe check, {seeds_en}), the {name} "
+                  f"scores {ours:.5f} Private{flip_en}")
+    if not en:
+        return {"zh": "", "en": ""}
+    return {"zh": "；".join(zh) + "。", "en": "; ".join(e[0].upper() + e[1:] for e in en) + "."}
+
+
 def precision_note(df: pd.DataFrame, names: dict[str, str]) -> dict[str, str]:
     """Which of these models (family -> display name) were trained in bfloat16, if any."""
     mixed = [names[m] for m in names if (df[df.model == m].precision != "float32").any()]
