@@ -21,7 +21,7 @@ from pathlib import Path
 from helpers import notebooks
 from helpers.atomic import atomic_path
 from helpers.distill import TEACHERS_DIR
-from helpers.results import results_dir, run_id, write_json_atomic
+from helpers.results import results_dir, run_id, write_json_atomic, write_text_atomic
 from helpers.sweep import load_points
 
 
@@ -57,7 +57,7 @@ def relabel(old: str, new: str, reason: str, out_dir: Path, reason_zh: str = "")
     if notebook.exists():
         nb = notebooks.describe(json.loads(notebook.read_text()), record,
                                 notebooks.template_notebook())
-        write_json_atomic(out_dir / "notebooks" / f"{new}.ipynb", nb)
+        write_text_atomic(out_dir / "notebooks" / f"{new}.ipynb", notebooks.notebook_text(nb))
     # Every new file first, the record last; only then remove the old ones, so a
     # crash part-way leaves the old run whole (and the new files to delete).
     for src, dst in moves:

@@ -3,6 +3,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import nbformat
 import pytest
 
 from helpers.results import write_json_atomic
@@ -40,10 +41,10 @@ def test_a_relabelled_run_keeps_its_settings_and_hash_and_says_where_it_came_fro
     assert record["relabelled_from"] == {"run_id": old, "reason": "now the default",
                                          "reason_zh": "現在是預設值"}
     assert (tmp_path / record["weights"]).read_bytes() == b"weights"
-    cells = json.loads((tmp_path / "notebooks" / "mobilenet-8000-s2.ipynb").read_text())["cells"]
-    assert cells[0]["source"].startswith("# mobilenet-8000-s2 ·") and "7,974 parameters" in cells[0]["source"]
-    assert cells[1]["id"] == "run-notes"  # nbformat 4.5 wants an id per cell
-    assert f"Trained as `{old}`" in cells[1]["source"] and "：現在是預設值。" in cells[1]["source"]
+    cells = nbformat.read(tmp_path / "notebooks" / "mobilenet-8000-s2.ipynb", 4).cells  # validates
+    assert cells[0].source.startswith("# mobilenet-8000-s2 ·") and "7,974 parameters" in cells[0].source
+    assert cells[1].id == "run-notes"  # nbformat 4.5 wants an id per cell
+    assert f"Trained as `{old}`" in cells[1].source and "：現在是預設值。" in cells[1].source
     assert not list(tmp_path.glob(f"{old}*")) and not (tmp_path / "weights" / f"{old}.keras").exists()
 
     (tmp_path / f"{old}.json").write_text("{}")

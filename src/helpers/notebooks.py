@@ -51,22 +51,37 @@ def logged_epochs(notebook: dict) -> list[int]:
     return found
 
 
+def _what_zh_en(record: dict) -> tuple[str, str]:
+    """What kind of run this is: a budget point, a reference model, or a recipe check."""
+    tag, family = record.get("tag", ""), record["family"]
+    teacher = record.get("settings", {}).get("teacher", "")
+    if tag:
+        zh = f"配方檢查（變體 `{tag}`，不畫在預算曲線上）"
+        en = f"A recipe check (variant `{tag}`, not on the budget curves)"
+        if teacher:
+            zh += f"，從 `{teacher}` 蒸餾"
+            en += f", distilled from `{teacher}`"
+        return zh, en
+    if family in ("hw3_cnn", "hw8_mobilenet"):
+        return "參考模型之一（與參考報告的參數量完全相同）", "One of the two reference models (the reference report's exact parameter count)"
+    return "掃描中的一個參數預算點", "One budget point of the sweep"
+
+
 def introduction(record: dict) -> str:
     """The title and opening paragraphs: the run's own model, in both languages."""
     zh_name, en_name = _NAMES.get(record["family"], (record["family"], record["family"]))
+    what_zh, what_en = _what_zh_en(record)
     params, macs = f"{record['params']['total']:,}", f"{record['macs']:,}"
-    tag = record.get("tag", "")
+    recipe_zh = "其餘照共同配方" if record.get("tag") else "共同配方"
+    recipe_en = "otherwise the shared recipe" if record.get("tag") else "the shared recipe"
     return (
         f"# {record['run_id']} · 訓練紀錄 Training run\n\n"
-        f"One budget point of the sweep: {en_name} of {params} parameters ({macs} multiply-adds "
-        f"per image), seed {record['seed']}"
-        + (f", recipe variant `{tag}`" if tag else "")
-        + ", trained with the shared recipe in `helpers.training`. The cell headed `# Parameters` "
-        "holds the settings it ran with; the collapsed cell above it holds the notebook's "
-        "defaults. Rerun it with papermill (see *Reproduce*).\n\n"
-        f"本筆記本訓練掃描中的一個參數預算點：{zh_name}，{params} 個參數（每張圖 {macs} 次乘加），"
-        f"種子 {record['seed']}" + (f"，配方變體 `{tag}`" if tag else "")
-        + "，以 `helpers.training` 的共同配方訓練。標題為 `# Parameters` 的儲存格是這次訓練的設定；"
+        f"{what_en}: {en_name} of {params} parameters ({macs} multiply-adds per image), seed "
+        f"{record['seed']}, trained with {recipe_en} in `helpers.training`. The cell headed "
+        "`# Parameters` holds the settings it ran with; the collapsed cell above it holds the "
+        "notebook's defaults. Rerun it with papermill (see *Reproduce*).\n\n"
+        f"本筆記本是{what_zh}：{zh_name}，{params} 個參數（每張圖 {macs} 次乘加），種子 {record['seed']}，"
+        f"以 `helpers.training` 的{recipe_zh}訓練。標題為 `# Parameters` 的儲存格是這次訓練的設定；"
         "其上方收合的儲存格是筆記本的預設值。可用 papermill 重跑（見「重現」）。\n")
 
 
@@ -86,13 +101,17 @@ def notes(notebook: dict, record: dict, template: dict | None = None) -> list[tu
         if epochs:
             span_en = f"epochs {epochs[0]}–{epochs[-1]}" if len(epochs) > 1 else f"epoch {epochs[0]}"
             span_zh = f"第 {epochs[0]}–{epochs[-1]} 個週期" if len(epochs) > 1 else f"第 {epochs[0]} 個週期"
-        else:
-            span_en, span_zh = "its last session's epochs", "最後一段的週期"
-        found.append((f"This run was interrupted and resumed from its checkpoint: the log below "
-                      f"shows {span_en} only; the learning curves show all "
-                      f"{record['epochs_run']} epochs.",
-                      f"這次訓練曾中斷，之後從檢查點接續：下方的紀錄只列出{span_zh}，"
-                      f"學習曲線則畫出全部 {record['epochs_run']} 個週期。"))
+            found.append((f"This run was interrupted and resumed from its checkpoint: the log below "
+                          f"shows {span_en} only; the learning curves show all "
+                          f"{record['epochs_run']} epochs.",
+                          f"這次訓練曾中斷，之後從檢查點接續：下方的紀錄只列出{span_zh}，"
+                          f"學習曲線則畫出全部 {record['epochs_run']} 個週期。"))
+        else:  # every epoch had run before: the last session only scored the model
+            found.append((f"This run was interrupted after its last epoch and resumed only to be "
+                          f"scored, so the log below shows no epoch; the learning curves show all "
+                          f"{record['epochs_run']} epochs.",
+                          f"這次訓練在最後一個週期後中斷，接續時只做評分，所以下方沒有週期紀錄；"
+                          f"學習曲線畫出全部 {record['epochs_run']} 個週期。"))
     if template is not None and _program(notebook["cells"]) != _program(template["cells"]):
         found.append(("This run used an earlier version of the training notebook, so its code "
                       "differs from today's `book/runs/train.md`; what it trained is in the "
@@ -129,10 +148,15 @@ def template_notebook() -> dict:
     return json.loads(jupytext.writes(jupytext.read(NOTEBOOK), fmt="ipynb"))
 
 
-def describe_file(path: Path, record: dict, template: dict | None = None) -> None:
-    """Rewrite one executed notebook's introduction and notes, atomically."""
+def notebook_text(notebook: dict) -> str:
+    """A notebook as nbformat writes it (validated, one line per source string)."""
     import nbformat
 
+    return nbformat.writes(nbformat.from_dict(notebook)) + "\n"
+
+
+def describe_file(path: Path, record: dict, template: dict | None = None) -> None:
+    """Rewrite one executed notebook's introduction and notes, atomically."""
     notebook = json.loads(Path(path).read_text(encoding="utf-8"))
     described = describe(notebook, record, template or template_notebook())
-    write_text_atomic(path, nbformat.writes(nbformat.from_dict(described)) + "\n")
+    write_text_atomic(path, notebook_text(described))

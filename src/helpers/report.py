@@ -193,6 +193,8 @@ def small_cnn_versus(table: pd.DataFrame) -> dict[str, str]:
     text = versus_reference((f"{budget} 參數一般 CNN", f"plain CNN at {budget} parameters"),
                             row.private_mean.iloc[0] if len(row) else None,
                             int(row.seeds.iloc[0]) if len(row) else 0, ref["private"])
+    if row.empty:
+        return {"small_cnn_zh": text["zh"], "small_cnn_en": text["en"]}
     return {"small_cnn_zh": text["zh"] + "參考報告的小型 CNN（圖中灰色 ✖）架構與訓練配方都和本研究不同，"
                                          "所以這個差距來自設計與配方，不是參數量。",
             "small_cnn_en": text["en"] + " The reference report's small CNN (grey ✖ in the figure) "
@@ -450,7 +452,9 @@ def flip_averaging(df: pd.DataFrame, labels: dict[str, str] | None = None) -> pd
                         f"{split}_gain_se": paired_se(*right) if right[0] is not None
                         else float("nan")})
         rows.append(row)
-    return pd.DataFrame(rows)
+    columns = ["run_id", "model", "tag", "params"] + [
+        f"{split}{suffix}" for split in SCORED_SPLITS for suffix in ("", "_flip", "_gain", "_gain_se")]
+    return pd.DataFrame(rows, columns=columns)
 
 
 def _split_labels(labels: dict[str, str] | None) -> dict[str, np.ndarray]:
@@ -569,31 +573,43 @@ def flip_versus_reference(flip: pd.DataFrame, names: dict[str, str]) -> dict[str
 def longer_training_note(df: pd.DataFrame, names: dict[str, str],
                          labels: dict[str, str] | None = None, tag: str = "long") -> dict[str, str]:
     """What the reference models score with the longer recipe check (tagged ``tag``),
-    one pass and flip-averaged, against the reference report: how much of the gap
-    is training length.  Means over the variant's seeds; empty without such runs."""
+    one pass and flip-averaged, each against the reference report's (one-pass)
+    score: how much of the gap is training length.  Means over the variant's
+    seeds; empty without such runs."""
     flip = flip_averaging(df[df.tag == tag], labels)
     zh, en = [], []
     for model, name in names.items():
         runs_of = df[(df.model == model) & (df.tag == tag)]
         if runs_of.empty:
             continue
-        n, epochs = len(runs_of), int(runs_of.max_epochs.max())
-        ours = runs_of.private.mean()
+        n, ran = len(runs_of), sorted({int(e) for e in runs_of.epochs})
+        ran_zh = f"{ran[0]}–{ran[-1]}" if len(ran) > 1 else f"{ran[0]}"
+        ref = REFERENCE[model]["private"]
         flipped = flip[flip.model == model].private_flip
         seeds_zh = f"{n} 個種子的平均" if n != 1 else "1 個種子"
         seeds_en = f"mean of {n} seeds" if n != 1 else "1 seed"
-        diff = (flipped.mean() - REFERENCE[model]["private"]) * 100 if len(flipped) == n else None
-        flip_zh = (f"，加上翻轉平均為 {flipped.mean():.5f}（比參考報告{'高' if diff > 0 else '低'} "
-                   f"{abs(diff):.2f} 個百分點）" if diff is not None else "")
-        flip_en = (f", {flipped.mean():.5f} with flip averaging ({abs(diff):.2f} points "
-                   f"{'above' if diff > 0 else 'below'} the reference)" if diff is not None else "")
-        zh.append(f"{name} 訓練 {epochs} 個週期（配方檢查 `{tag}`，{seeds_zh}）的 Private 準確率為 "
-                  f"{ours:.5f}{flip_zh}")
-        en.append(f"trained for {epochs} epochs (the `{tag}` recipe check, {seeds_en}), the {name} "
-                  f"scores {ours:.5f} Private{flip_en}")
+        side_zh, side_en = _versus(runs_of.private.mean(), ref)
+        flip_zh = flip_en = ""
+        if len(flipped) == n:
+            f_zh, f_en = _versus(flipped.mean(), ref)
+            flip_zh = f"；加上翻轉平均為 {flipped.mean():.5f}（{f_zh}）"
+            flip_en = f"; {flipped.mean():.5f} with flip averaging ({f_en})"
+        zh.append(f"{name} 訓練 {ran_zh} 個週期（配方檢查 `{tag}`，{seeds_zh}）的 Private 準確率為 "
+                  f"{runs_of.private.mean():.5f}（{side_zh}）{flip_zh}")
+        en.append(f"trained for {ran_zh} epochs (the `{tag}` recipe check, {seeds_en}), the {name} "
+                  f"scores {runs_of.private.mean():.5f} Private ({side_en}){flip_en}")
     if not en:
         return {"zh": "", "en": ""}
-    return {"zh": "；".join(zh) + "。", "en": "; ".join(e[0].upper() + e[1:] for e in en) + "."}
+    return {"zh": "。".join(zh) + "。", "en": ". ".join(e[0].upper() + e[1:] for e in en) + "."}
+
+
+def _versus(ours: float, reference: float) -> tuple[str, str]:
+    """Ours against the reference report's score, in points, both languages."""
+    diff = round((ours - reference) * 100, 2)
+    if diff == 0:
+        return "與參考報告相同", "level with the reference"
+    return (f"比參考報告{'高' if diff > 0 else '低'} {abs(diff):.2f} 個百分點",
+            f"{abs(diff):.2f} points {'above' if diff > 0 else 'below'} the reference")
 
 
 def precision_note(df: pd.DataFrame, names: dict[str, str]) -> dict[str, str]:
@@ -703,8 +719,9 @@ def relabel_note(df: pd.DataFrame) -> dict[str, str]:
 def recorded_patience_note(df: pd.DataFrame, patience: int) -> dict[str, str]:
     """Say which curve runs were recorded with another patience than today's ``patience``.
 
-    Such a run counts as this recipe's result only when its early stopping never
-    fired (``TrainConfig.is_result``): it then trained exactly what today's would.
+    A run recorded with a shorter patience is this recipe's result only when its
+    early stopping never fired (``TrainConfig.is_result``): it then trained what
+    today's recipe trains.
     """
     curve = df[df.tag == ""]
     other = curve[[r["settings"].get("patience", patience) != patience for r in curve.record]]
@@ -712,18 +729,20 @@ def recorded_patience_note(df: pd.DataFrame, patience: int) -> dict[str, str]:
         return {"zh": "", "en": ""}
     values = sorted({int(r["settings"]["patience"]) for r in other.record})
     listed = " / ".join(map(str, values))
-    stopped = int((other.epochs < other.max_epochs).sum())
-    if stopped:
-        end_zh = f"其中 {stopped} 次提早停止，和現在的配方不同。"
-        end_en = f"{stopped} of them stopped early, unlike today's recipe."
+    counts = [r["settings"]["patience"] < patience and e == m
+              for r, e, m in zip(other.record, other.epochs, other.max_epochs)]
+    differ = len(counts) - sum(counts)
+    if differ:
+        end_zh = f"其中 {differ} 次提早停止或 patience 較長，和現在的配方不同。"
+        end_en = f"{differ} of them stopped early or had a longer patience, unlike today's recipe."
     else:
         end_zh = "它們的早停都沒有觸發（每次都跑完所有週期），所以它們就是現在這個配方的執行。"
         end_en = ("early stopping fired in none of them (each ran all its epochs), so they are "
                   "runs of today's recipe.")
     return {"zh": f"預算曲線上的 {len(curve)} 次執行中，有 {len(other)} 次記錄的 patience 是 {listed}"
-                  f"（當時的預設）；{end_zh}",
+                  f"（現在是 {patience}）；{end_zh}",
             "en": f"{len(other)} of the {len(curve)} runs on the budget curves were recorded with "
-                  f"patience {listed} (the default then); {end_en}"}
+                  f"patience {listed} (today {patience}); {end_en}"}
 
 
 def training_hours(df: pd.DataFrame) -> dict[str, float]:

@@ -265,7 +265,11 @@ def run_point(point: Point, out_dir: str, data_path: str | None = None,
                                    kernel_name="python3", progress_bar=False,
                                    cwd=str(PROJECT_ROOT), log_output=False)
         record = json.loads((out / f"{point.run_id}.json").read_text())
-        notebooks.describe_file(partial, record, template)
+        try:  # hours of training must not be lost to a wording step
+            notebooks.describe_file(partial, record, template)
+        except Exception as exc:  # noqa: BLE001
+            print(f"{point.run_id}: notebook kept with the template's introduction "
+                  f"({_error_line(exc)}); scripts/describe_notebooks.py can redo it", file=sys.stderr)
         os.replace(partial, final)
         return {"run_id": point.run_id, "status": "done", "notebook": str(final),
                 "seconds": time.perf_counter() - start,
