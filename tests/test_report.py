@@ -181,12 +181,16 @@ def test_q4_trend_names_a_sign_change_and_a_steady_gap():
     # Today's shape: the plain CNN ahead at both ends, beyond the noise only at the largest.
     lead = report.q4_verdict(pairs([(20000, -0.009, 0.008), (42167, -0.004, 0.006),
                                     (150000, -0.0195, 0.0074)]))
-    assert lead["trend_en"] == ("from 20,000 to 150,000 parameters the plain CNN's lead grows from "
-                                "0.90 to 1.95 percentage points. The gap is beyond two standard "
-                                "errors only at 150,000 parameters (the plain CNN ahead).")
-    assert "一般 CNN 的領先由 0.90 擴大為 1.95" in lead["trend_zh"]
+    assert lead["trend_en"] == ("from 20,000 to 150,000 parameters the plain CNN's lead stays about "
+                                "the same (0.90 and 1.95 percentage points; the change is within two "
+                                "standard errors). The gap is beyond two standard errors only at "
+                                "150,000 parameters (the plain CNN ahead).")
+    assert "一般 CNN 的領先大致不變（0.90 與 1.95 個百分點" in lead["trend_zh"]
     assert "150,000（一般 CNN 領先）" in lead["trend_zh"]
-    both = report.q4_verdict(pairs([(20000, 0.05, 0.01), (150000, 0.03, 0.01)]))
+    grows = report.q4_verdict(pairs([(20000, -0.009, 0.004), (150000, -0.03, 0.004)]))
+    assert "the plain CNN's lead grows from 0.90 to 3.00 percentage points" in grows["trend_en"]
+    assert "一般 CNN 的領先由 0.90 擴大為 3.00" in grows["trend_zh"]
+    both = report.q4_verdict(pairs([(20000, 0.08, 0.01), (150000, 0.03, 0.01)]))
     assert "MobileNet's lead shrinks" in both["trend_en"]
     assert "beyond two standard errors at every shared budget" in both["trend_en"]
 

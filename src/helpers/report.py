@@ -846,6 +846,10 @@ def _gap_trend(ordered: pd.DataFrame) -> tuple[str, str]:
     if round(a, 2) == round(b, 2):
         return (f"{span_zh}{what_zh}維持在 {a:.2f} 個百分點。{where_zh}",
                 f"{span_en}{what_en} stays at {a:.2f} percentage points.{where_en}")
+    if abs(g2 - g1) <= 2 * math.hypot(first.gap_se, last.gap_se) * 100:  # not a measurable trend
+        return (f"{span_zh}{what_zh}大致不變（{a:.2f} 與 {b:.2f} 個百分點，變化在兩個標準誤之內）。{where_zh}",
+                f"{span_en}{what_en} stays about the same ({a:.2f} and {b:.2f} percentage points; "
+                f"the change is within two standard errors).{where_en}")
     verb_zh, verb_en = ("縮小", "shrinks") if b < a else ("擴大", "grows")
     return (f"{span_zh}{what_zh}由 {a:.2f} {verb_zh}為 {b:.2f} 個百分點。{where_zh}",
             f"{span_en}{what_en} {verb_en} from {a:.2f} to {b:.2f} percentage points.{where_en}")
