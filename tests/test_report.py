@@ -572,16 +572,26 @@ def test_curve_summary_says_when_nothing_is_missing(results, monkeypatch):
 
 
 def test_recorded_patience_note_counts_the_runs_of_another_patience(results):
+    from helpers.training import TrainConfig
+
     df = report.runs(results)  # every fixture run: patience 6, 3 of 30 epochs
+    for record in df.record:
+        record["config_hash"] = TrainConfig(**record["settings"]).hash
     assert report.recorded_patience_note(df, 6) == {"zh": "", "en": ""}
     early = report.recorded_patience_note(df, 30)
     assert early["en"].startswith("7 of the 7 runs on the budget curves were recorded with patience 6")
     assert early["en"].endswith("7 of them stopped early or had a longer patience, unlike today's recipe.")
-    df["epochs"] = 30
+    for record in df.record:
+        record["epochs_run"] = 30
     df.loc[0, "record"]["settings"]["patience"] = 30
     ran_all = report.recorded_patience_note(df, 30)
     assert ran_all["en"].startswith("6 of the 7 runs") and "fired in none of them" in ran_all["en"]
     assert ran_all["zh"].startswith("預算曲線上的 7 次執行中，有 6 次記錄的 patience 是 6")
+    longer = df.loc[1, "record"]
+    longer["settings"]["patience"] = 40  # ran all its epochs, but not today's (shorter) patience
+    longer["config_hash"] = TrainConfig(**longer["settings"]).hash
+    assert report.recorded_patience_note(df, 30)["en"].endswith(
+        "1 of them stopped early or had a longer patience, unlike today's recipe.")
 
 
 def test_relabel_note_speaks_chinese_when_the_reason_was_given_in_it(results):

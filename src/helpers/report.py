@@ -555,12 +555,9 @@ def flip_versus_reference(flip: pd.DataFrame, names: dict[str, str]) -> dict[str
         if runs_of.empty:
             continue
         ours, n = runs_of.private_flip.mean(), len(runs_of)
-        diff = round((ours - REFERENCE[model]["private"]) * 100, 2)
-        zh_side = "相同" if diff == 0 else f"{'高' if diff > 0 else '低'} {abs(diff):.2f} 個百分點"
-        en_side = ("level with the reference" if diff == 0 else
-                   f"{abs(diff):.2f} points {'above' if diff > 0 else 'below'} the reference")
+        zh_side, en_side = _versus(ours, REFERENCE[model]["private"])
         zh_seeds = f"{n} 個種子的平均" if n != 1 else "1 個種子"
-        zh.append(f"{name} 為 {ours:.5f}（{zh_seeds}，與參考報告相比{zh_side}）")
+        zh.append(f"{name} 為 {ours:.5f}（{zh_seeds}，{zh_side}）")
         seeds = f"mean of {n} seeds" if n != 1 else "1 seed"
         verb = "" if en else " scores"  # "the HW3 CNN scores 0.65 Private (…) and the HW8 … 0.59 (…)"
         en.append(f"the {name}{verb} {ours:.5f}{'' if en else ' Private'} ({seeds}, {en_side})")
@@ -723,15 +720,18 @@ def recorded_patience_note(df: pd.DataFrame, patience: int) -> dict[str, str]:
     early stopping never fired (``TrainConfig.is_result``): it then trained what
     today's recipe trains.
     """
+    from dataclasses import replace
+
+    from .training import TrainConfig  # training imports this module
+
     curve = df[df.tag == ""]
     other = curve[[r["settings"].get("patience", patience) != patience for r in curve.record]]
     if other.empty:
         return {"zh": "", "en": ""}
     values = sorted({int(r["settings"]["patience"]) for r in other.record})
     listed = " / ".join(map(str, values))
-    counts = [r["settings"]["patience"] < patience and e == m
-              for r, e, m in zip(other.record, other.epochs, other.max_epochs)]
-    differ = len(counts) - sum(counts)
+    differ = sum(not replace(TrainConfig(**r["settings"]), patience=patience).is_result(r)
+                 for r in other.record)
     if differ:
         end_zh = f"其中 {differ} 次提早停止或 patience 較長，和現在的配方不同。"
         end_en = f"{differ} of them stopped early or had a longer patience, unlike today's recipe."

@@ -260,7 +260,7 @@ def run_point(point: Point, out_dir: str, data_path: str | None = None,
     start = time.perf_counter()
     try:
         notebook = jupytext.read(NOTEBOOK)
-        template = json.loads(jupytext.writes(notebook, fmt="ipynb"))  # before papermill fills it
+        template = notebooks.template_notebook()  # what the run's code is compared with
         papermill.execute_notebook(notebook, str(partial), parameters=parameters,
                                    kernel_name="python3", progress_bar=False,
                                    cwd=str(PROJECT_ROOT), log_output=False)
