@@ -67,3 +67,16 @@ def real_data_path() -> Path:
 def real_data(real_data_path):
     from helpers.data import load_fer2013
     return load_fer2013(real_data_path)
+
+
+@pytest.fixture(scope="session")
+def small_data(real_data):
+    """The real data cut to a few hundred images per split: training tests in seconds."""
+    from dataclasses import replace
+
+    from helpers.data import Split
+
+    def cut(split, n):
+        return Split(split.images[:n], split.labels[:n])
+    return replace(real_data, train=cut(real_data.train, 384), val=cut(real_data.val, 128),
+                   public=cut(real_data.public, 128), private=cut(real_data.private, 128))

@@ -1,92 +1,180 @@
+"""The reference models against the report's listings, the families and their budgets."""
+
 import pytest
 
 from helpers import models
 
-
-def test_hw3_cnn_has_the_reference_counts():
-    counts = models.param_counts(models.hw3_cnn())
-    assert counts.total == 4_746_471
-    assert counts.non_trainable == 5_056
+# The HW3 listing, line by line: (type, filters/units, kernel, strides, bias, activation/rate).
+C, BN, MP, DO, FL, DE = "Conv2D", "BatchNormalization", "MaxPooling2D", "Dropout", "Flatten", "Dense"
 
 
-def test_hw8_mobilenet_has_the_reference_counts():
-    counts = models.param_counts(models.hw8_mobilenet())
-    assert counts.total == 56_135
-    assert counts.non_trainable == 1_232
+def hw3_listing(beta=1.0):
+    s = lambda n: max(1, int(n * beta))  # noqa: E731
+    seq = []
+    for group in ((32, 32), (64, 64), (128, 128, 128), (256, 256)):
+        seq += [(C, s(f), (3, 3), (1, 1), True, "relu") for f in group]
+        seq += [(BN,), (MP, (2, 2)), (DO, 0.5)]
+    seq += [(FL,)]
+    for _ in range(2):
+        seq += [(DE, s(1024), True, "relu"), (BN,), (DO, 0.5)]
+    return seq + [(DE, 7, True, "linear"), ("Activation", "softmax")]
 
 
-def test_hw8_listing_variant_with_dense30_has_47023_params():
-    assert models.param_counts(models.hw8_mobilenet(head_units=30)).total == 47_023
+def hw8_listing(alpha=1.0, head=64, plain=False, pooling="AveragePooling2D"):
+    s = lambda n: int(n * alpha)  # noqa: E731
+
+    def conv(f, strides=(1, 1)):
+        return [(C, s(f), (3, 3), strides, False, "linear"), (BN,), ("ReLU", 6.0)]
+
+    def dw(f, strides=(1, 1)):
+        if plain:
+            return conv(f, strides)
+        return [("DepthwiseConv2D", (3, 3), strides, False), (BN,), ("ReLU", 6.0),
+                (C, s(f), (1, 1), (1, 1), False, "linear"), (BN,), ("ReLU", 6.0)]
+
+    pool = [("MaxPooling2D", (2, 2), "same")]
+    return (conv(8) + dw(8) + conv(16) + dw(16) + pool
+            + conv(32) + dw(32) + dw(32, (2, 2)) + pool
+            + conv(64) + dw(64) + dw(64) + pool
+            + [(pooling, (2, 2), "same"), (FL,),
+               (DE, head, True, "linear"), (BN,), ("LeakyReLU", 0.2), (DO, 0.2),
+               (DE, 7, True, "linear"), ("Activation", "softmax")])
 
 
-def test_families_share_the_hw8_topology():
-    assert models.param_counts(models.mobilenet(1.0)).total == 56_135
-    plain = [type(l).__name__ for l in models.plain_cnn(1.0).layers]
-    separable = [type(l).__name__ for l in models.mobilenet(1.0).layers]
-    assert [t.replace("SeparableConv2D", "Conv2D") for t in separable] == plain
+def describe(model):
+    """Each layer as the listing tuples above describe it (Rescaling and Input left out)."""
+    seq = []
+    for layer in model.layers:
+        kind = type(layer).__name__
+        if kind in ("InputLayer", "Rescaling"):
+            continue
+        cfg = layer.get_config()
+        if kind == "Conv2D":
+            act = cfg["activation"] if isinstance(cfg["activation"], str) else "linear"
+            seq.append((kind, cfg["filters"], tuple(cfg["kernel_size"]), tuple(cfg["strides"]),
+                        cfg["use_bias"], act))
+        elif kind == "DepthwiseConv2D":
+            assert cfg["depth_multiplier"] == 1 and cfg["padding"] == "same"
+            seq.append((kind, tuple(cfg["kernel_size"]), tuple(cfg["strides"]), cfg["use_bias"]))
+        elif kind == "Dense":
+            seq.append((kind, cfg["units"], cfg["use_bias"], cfg["activation"]))
+        elif kind in ("MaxPooling2D", "AveragePooling2D"):
+            assert tuple(cfg["strides"]) == tuple(cfg["pool_size"])
+            seq.append((kind, tuple(cfg["pool_size"])) if cfg["padding"] == "valid"
+                       else (kind, tuple(cfg["pool_size"]), cfg["padding"]))
+        elif kind == "Dropout":
+            seq.append((kind, cfg["rate"]))
+        elif kind == "ReLU":
+            seq.append((kind, float(cfg["max_value"])))
+        elif kind == "LeakyReLU":
+            seq.append((kind, pytest.approx(cfg["negative_slope"])))
+        elif kind == "Activation":
+            seq.append((kind, cfg["activation"]))
+        else:
+            seq.append((kind,))
+    return seq
 
 
-@pytest.mark.parametrize("family", ["mobilenet", "plain_cnn"])
-@pytest.mark.parametrize("target", [10_000, 42_167, 150_000, 1_000_000, 5_000_000])
-def test_for_budget_lands_within_two_percent(family, target):
-    chosen = models.for_budget(family, target)
-    built = models.param_counts(chosen.build()).total
-    assert built == chosen.params
-    assert abs(built / target - 1) <= 0.02
+def test_hw3_cnn_is_the_listing_with_its_counts_and_macs():
+    model = models.hw3_cnn()
+    assert describe(model) == hw3_listing()
+    counts = models.param_counts(model)
+    assert (counts.total, counts.non_trainable) == (4_746_471, 5_056)
+    assert models.count_macs(model) == 142_097_408
+    # 48 -> 24 -> 12 -> 6 -> 3: Flatten sees 3x3x256.
+    assert tuple(model.get_layer("flatten").output.shape) == (None, 3 * 3 * 256)
 
 
-def test_for_budget_rejects_targets_out_of_reach():
-    with pytest.raises(ValueError, match="outside the reach of family 'mobilenet'"):
-        models.for_budget("mobilenet", 10**10)
-    with pytest.raises(ValueError, match="outside the reach"):
-        models.for_budget("plain_cnn", 50)
-    with pytest.raises(ValueError, match="fixed reference model"):
-        models.for_budget("hw3_cnn", 100_000)
-    with pytest.raises(ValueError, match="unknown family 'resnet'"):
-        models.for_budget("resnet", 100_000)
-    with pytest.raises(ValueError, match="positive integer"):
-        models.for_budget("mobilenet", -5)
+def test_hw8_mobilenet_is_the_listing_with_its_counts_and_macs():
+    model = models.hw8_mobilenet()
+    assert describe(model) == hw8_listing()
+    counts = models.param_counts(model)
+    assert (counts.total, counts.non_trainable) == (56_135, 1_232)
+    assert models.count_macs(model) == 8_670_656
+    assert tuple(model.get_layer("flatten").output.shape) == (None, 2 * 2 * 64)
 
 
-def test_macs_of_a_conv_and_a_separable_layer_by_hand():
-    import keras
-    from keras import layers
-
-    inputs = keras.Input((12, 12, 8))
-    x = layers.Conv2D(16, 3, padding="same", name="conv")(inputs)
-    x = layers.SeparableConv2D(32, 3, padding="same", name="sep")(x)
-    x = layers.GlobalAveragePooling2D()(x)
-    x = layers.Dense(7, name="fc")(x)
-    table = {row["name"]: row for row in models.layer_table(keras.Model(inputs, x))}
-    assert table["conv"]["macs"] == 12 * 12 * 16 * (3 * 3 * 8)          # 165,888
-    assert table["sep"]["macs"] == 12 * 12 * 16 * 9 + 12 * 12 * 16 * 32  # 94,464
-    assert table["fc"]["macs"] == 32 * 7
-    assert table["sep"]["params"] == 9 * 16 + 16 * 32 + 32
-    assert table["conv"]["output_shape"] == "12×12×16"
+def test_hw8_listing_variants_dense30_and_max_pooling():
+    dense30 = models.hw8_mobilenet(head_units=30)
+    assert describe(dense30) == hw8_listing(head=30)
+    counts = models.param_counts(dense30)
+    assert (counts.total, counts.non_trainable) == (47_023, 1_164)
+    assert models.count_macs(dense30) == 8_661_714
+    pooled = models.hw8_mobilenet(pooling="max")
+    assert describe(pooled) == hw8_listing(pooling="MaxPooling2D")
+    assert models.param_counts(pooled).total == 56_135
+    with pytest.raises(ValueError, match="pooling"):
+        models.hw8_mobilenet(pooling="global")
 
 
-def test_separable_model_needs_far_fewer_macs_than_plain_at_same_width():
-    assert models.count_macs(models.plain_cnn(1.0)) > 5 * models.count_macs(models.mobilenet(1.0))
+@pytest.mark.parametrize("alpha, params", [(0.25, 8_099), (0.5, 19_767), (1.0, 56_135),
+                                           (2.0, 180_999), (4.0, 639_239)])
+def test_mobilenet_width_multiplier_gives_the_listing_counts(alpha, params):
+    model = models.mobilenet(alpha)
+    assert models.param_counts(model).total == params
+    if alpha in (0.25, 2.0):
+        assert describe(model) == hw8_listing(alpha)
 
 
-def test_bfloat16_models_compute_in_bfloat16_but_classify_in_float32():
-    import keras
+@pytest.mark.parametrize("alpha", [0.5, 1.5])
+def test_plain_cnn_replaces_each_separable_block_by_one_standard_conv(alpha):
+    model = models.plain_cnn(alpha)
+    assert describe(model) == hw8_listing(alpha, plain=True)
+    # Same channels, head and pools as the MobileNet at this alpha: more parameters.
+    assert models.param_counts(model).total > models.param_counts(models.mobilenet(alpha)).total
 
-    from helpers import training
 
-    model = training.build_with_precision(lambda: models.build("plain_cnn", 0.5), "mixed_bfloat16")
-    assert keras.mixed_precision.global_policy().name == "float32"  # restored
-    computes = {layer.dtype_policy.compute_dtype for layer in model.layers[1:-1]}
-    assert computes == {"bfloat16"}
-    assert model.get_layer("emotion").dtype_policy.name == "float32"
-    assert model.output.dtype == "float32"
-    same = models.build("plain_cnn", 0.5)
-    assert models.param_counts(model) == models.param_counts(same)
+@pytest.mark.parametrize("beta", [0.1, 0.5])
+def test_hw3_scaled_shrinks_every_filter_count_and_dense_width(beta):
+    assert describe(models.hw3_scaled(beta)) == hw3_listing(beta)
 
-    def broken():
-        raise RuntimeError("build failed")
-    with pytest.raises(RuntimeError):
-        training.build_with_precision(broken, "mixed_bfloat16")
-    assert keras.mixed_precision.global_policy().name == "float32"
-    with pytest.raises(ValueError, match="precision must be one of"):
-        training.build_with_precision(broken, "float16")
+
+def test_knob_one_is_the_reference_model():
+    assert describe(models.mobilenet(1.0)) == describe(models.hw8_mobilenet())
+    assert describe(models.hw3_scaled(1.0)) == describe(models.hw3_cnn())
+
+
+@pytest.mark.parametrize("bad", [0, -1, float("nan"), float("inf"), "1", True])
+def test_bad_knob_is_refused_by_name(bad):
+    with pytest.raises(ValueError, match="alpha"):
+        models.mobilenet(bad)
+    with pytest.raises(ValueError, match="beta"):
+        models.hw3_scaled(bad)
+
+
+TARGETS = {
+    "mobilenet": [8_000, 20_000, 42_167, 150_000, 500_000, 1_500_000],
+    "plain_cnn": [8_271, 31_000, 100_000, 180_000, 640_000, 1_500_000],
+    "hw3_scaled": [8_000, 20_000, 56_000, 180_000, 1_500_000, 4_700_000],
+}
+
+
+@pytest.mark.parametrize("family", list(TARGETS))
+def test_for_budget_lands_within_two_percent_with_the_closest_model(family):
+    for target in TARGETS[family]:
+        budget = models.for_budget(family, target)
+        built = models.param_counts(budget.build()).total
+        assert built == budget.params
+        assert abs(built / target - 1) <= 0.02, (family, target, built)
+        # No model one knob step away is closer to the target.
+        step = models.KNOB_STEP[family]
+        for neighbour in (budget.knob - step, budget.knob + step):
+            if neighbour > 0:
+                other = models.param_counts(models.build(family, neighbour)).total
+                assert abs(other - target) >= abs(built - target)
+
+
+def test_for_budget_names_the_reachable_counts_of_an_unreachable_target():
+    with pytest.raises(ValueError, match=r"plain_cnn.*42,167.*41,065, 43,667"):
+        models.for_budget("plain_cnn", 42_167)
+    with pytest.raises(ValueError, match="fixed reference model of 56,135"):
+        models.for_budget("hw8_mobilenet", 50_000)
+    with pytest.raises(ValueError, match="target_params"):
+        models.for_budget("mobilenet", 0)
+    with pytest.raises(ValueError, match="unknown family"):
+        models.for_budget("resnet", 50_000)
+
+
+def test_reference_budgets_are_exact():
+    assert models.for_budget("hw3_cnn", 4_746_471).params == 4_746_471
+    assert models.for_budget("hw8_mobilenet", 56_135).knob == 1.0

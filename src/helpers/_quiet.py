@@ -27,3 +27,10 @@ def import_keras() -> ModuleType:
             os.close(devnull)
     import keras
     return keras
+
+
+def import_tensorflow() -> ModuleType:
+    """``import tensorflow``, quietly (see :func:`import_keras`)."""
+    import_keras()
+    import tensorflow
+    return tensorflow

@@ -1,38 +1,31 @@
-"""Model builders: the two reference models and two width-scaled families.
+"""The reference report's two models, built as its listings read, and three families.
 
-The reference report lists a HW3 CNN (4,746,471 parameters, 5,056 of them
-non-trainable) and a HW8 MobileNet (56,135 / 1,232).  Its listings are not
-reproduced verbatim, so the builders below are reconstructions that hit both
-counts *exactly*; the tests pin them.
+* ``hw3_cnn()`` is the report's HW3 CNN (4,746,471 parameters, 5,056 of them
+  non-trainable): four groups of 3x3 ReLU convolutions, each group closed by
+  BatchNorm, a 2x2 max-pool and Dropout(0.5), then two Dense(1024) layers.
+* ``hw8_mobilenet()`` is its HW8 MobileNet (56,135 / 1,232): the listing's
+  ``_conv_block`` and ``_depthwise_conv_block`` in the listing's order.  The
+  listing shows ``Dense(30)`` in the head (47,023 parameters) but reports
+  56,135, which is ``Dense(64)``; ``head_units=30`` builds the listing's line.
 
-* ``hw3_cnn()`` -- a VGG-style stack of bias-free 3x3 convolutions, each
-  followed by BatchNorm and ReLU, four 2x2 max-pools (48 -> 3), then three
-  BatchNorm'd dense layers and the 7-way classifier.
-* ``hw8_mobilenet()`` -- a 3x3 stem convolution and seven depthwise-separable
-  blocks (``SeparableConv2D`` + BatchNorm + ReLU), global average pooling,
-  ``Dense(64)`` + BatchNorm, and the classifier.  The report's listing says
-  ``Dense(30)`` before the classifier, which gives 47,023 parameters; its
-  reported 56,135 match ``Dense(64)``.  ``hw8_mobilenet(head_units=30)``
-  builds the listing's variant for the report.
+The study scales each with one knob, the way the listing already scales:
 
-The two families share the HW8 topology and scale every channel count (and
-the head) by one continuous ``width`` multiplier:
+* ``mobilenet(alpha)``: the HW8 model with the listing's own width multiplier
+  (``int(filters * alpha)`` on every convolution, head unchanged);
+* ``plain_cnn(alpha)``: the same topology with one standard 3x3 convolution
+  in place of each depthwise-separable block, so at equal ``alpha`` the only
+  difference is the convolution type;
+* ``hw3_scaled(beta)``: the HW3 CNN with every filter count and both Dense
+  widths multiplied by ``beta``, the plain CNN a student shrinks from HW3.
 
-* ``mobilenet(width)`` keeps the depthwise-separable blocks;
-* ``plain_cnn(width)`` replaces each separable block by a standard 3x3
-  convolution with the same input/output channels, pooling and head.
-
-So at equal parameter counts the only architectural difference Q4 studies is
-the convolution type: a 3x3 separable layer costs ``9*Cin + Cin*Cout`` weights
-against ``9*Cin*Cout`` for a standard one, so the separable network affords
-wider layers at the same budget.
+Pixels are scaled to 0-1 by a ``Rescaling`` layer, which has no parameters.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
 from dataclasses import dataclass
+from functools import lru_cache
 
 from ._quiet import import_keras
 
@@ -42,115 +35,154 @@ layers = keras.layers
 NUM_CLASSES = 7
 INPUT_SHAPE = (48, 48, 1)
 
-# HW3 CNN: (filters, pool after this conv?) for the bias-free 3x3 convolutions.
-HW3_CONVS: tuple[tuple[int, bool], ...] = (
-    (96, True),
-    (128, False), (128, True),
-    (128, False), (512, True),
-    (512, True),
-)
-HW3_DENSE: tuple[int, ...] = (256, 256, 512)
-
-# HW8 MobileNet: stem filters, then (filters, pool after this block?) per
-# separable block; the head's hidden Dense units.
-HW8_STEM = 16
-HW8_BLOCKS: tuple[tuple[int, bool], ...] = (
-    (16, False), (16, True),
-    (40, False), (64, True),
-    (64, False), (80, True),
-    (256, True),
-)
+HW3_GROUPS: tuple[tuple[int, ...], ...] = ((32, 32), (64, 64), (128, 128, 128), (256, 256))
+HW3_DENSE = (1024, 1024)
+HW3_DROPOUT = 0.5
 HW8_HEAD_UNITS = 64
 HW8_LISTING_HEAD_UNITS = 30
-DROPOUT = 0.3
+HW8_POOLING = "avg"
 
-FAMILIES = ("mobilenet", "plain_cnn", "hw3_cnn", "hw8_mobilenet")
-SCALABLE_FAMILIES = ("mobilenet", "plain_cnn")
-
-
-def _conv_bn_relu(x, filters: int, name: str, separable: bool = False,
-                  use_bias: bool = True):
-    conv = layers.SeparableConv2D if separable else layers.Conv2D
-    x = conv(filters, 3, padding="same", use_bias=use_bias, name=name)(x)
-    x = layers.BatchNormalization(name=f"{name}_bn")(x)
-    return layers.ReLU(name=f"{name}_relu")(x)
+REFERENCE_FAMILIES = ("hw3_cnn", "hw8_mobilenet")
+SCALED_FAMILIES = ("mobilenet", "plain_cnn", "hw3_scaled")
+FAMILIES = REFERENCE_FAMILIES + SCALED_FAMILIES
+# The reference model each scaled family holds at knob 1.
+REFERENCE_OF = {"mobilenet": "hw8_mobilenet", "plain_cnn": "hw8_mobilenet",
+                "hw3_scaled": "hw3_cnn"}
 
 
-def hw3_cnn(name: str = "hw3_cnn") -> keras.Model:
-    """The reference HW3 CNN: 4,746,471 parameters, 5,056 non-trainable."""
+def _scale(filters: int, alpha: float) -> int:
+    return max(1, int(filters * alpha))
+
+
+def hw3_cnn(beta: float = 1.0, name: str = "hw3_cnn") -> keras.Model:
+    """The HW3 listing; ``beta`` scales every filter count and Dense width."""
     inputs = keras.Input(INPUT_SHAPE, name="face")
     x = layers.Rescaling(1 / 255, name="rescale")(inputs)
-    for i, (filters, pool) in enumerate(HW3_CONVS, start=1):
-        x = _conv_bn_relu(x, filters, f"conv{i}", use_bias=False)
-        if pool:
-            x = layers.MaxPooling2D(name=f"pool{i}")(x)
+    for group, filters in enumerate(HW3_GROUPS, start=1):
+        for i, f in enumerate(filters, start=1):
+            x = layers.Conv2D(_scale(f, beta), 3, padding="same", activation="relu",
+                              name=f"conv{group}_{i}")(x)
+        x = layers.BatchNormalization(name=f"conv{group}_bn")(x)
+        x = layers.MaxPooling2D((2, 2), name=f"pool{group}")(x)
+        x = layers.Dropout(HW3_DROPOUT, name=f"drop{group}")(x)
     x = layers.Flatten(name="flatten")(x)
     for i, units in enumerate(HW3_DENSE, start=1):
-        x = layers.Dense(units, name=f"dense{i}")(x)
+        x = layers.Dense(_scale(units, beta), activation="relu", name=f"dense{i}")(x)
         x = layers.BatchNormalization(name=f"dense{i}_bn")(x)
-        x = layers.ReLU(name=f"dense{i}_relu")(x)
-        x = layers.Dropout(DROPOUT, name=f"dense{i}_dropout")(x)
-    outputs = layers.Dense(NUM_CLASSES, activation="softmax", name="emotion", dtype="float32")(x)
+        x = layers.Dropout(HW3_DROPOUT, name=f"dense{i}_drop")(x)
+    x = layers.Dense(NUM_CLASSES, name="logits")(x)
+    outputs = layers.Activation("softmax", dtype="float32", name="emotion")(x)
     return keras.Model(inputs, outputs, name=name)
 
 
-def _scaled(channels: int, width: float) -> int:
-    return max(1, int(round(channels * width)))
+def hw3_scaled(beta: float) -> keras.Model:
+    """The HW3 CNN shrunk (or grown) by ``beta``; ``beta = 1`` is ``hw3_cnn()``."""
+    _check_knob("beta", beta)
+    return hw3_cnn(beta, name=f"hw3_scaled_{beta:.4g}")
 
 
-def _hw8_topology(width: float, separable: bool, head_units: int,
-                  name: str) -> keras.Model:
+def _conv_block(x, filters: int, alpha: float, strides=(1, 1), name: str = "conv"):
+    """The listing's ``_conv_block``: 3x3 convolution without bias, BN, relu6."""
+    x = layers.Conv2D(_scale(filters, alpha), (3, 3), padding="same", use_bias=False,
+                      strides=strides, name=name)(x)
+    x = layers.BatchNormalization(name=f"{name}_bn")(x)
+    return layers.ReLU(6.0, name=f"{name}_relu")(x)
+
+
+def _depthwise_conv_block(x, filters: int, alpha: float, strides=(1, 1), block_id: int = 1):
+    """The listing's ``_depthwise_conv_block``: 3x3 depthwise, BN, relu6, then a
+    1x1 pointwise convolution, BN, relu6 (depth multiplier 1)."""
+    x = layers.DepthwiseConv2D((3, 3), padding="same", depth_multiplier=1, strides=strides,
+                               use_bias=False, name=f"conv_dw_{block_id}")(x)
+    x = layers.BatchNormalization(name=f"conv_dw_{block_id}_bn")(x)
+    x = layers.ReLU(6.0, name=f"conv_dw_{block_id}_relu")(x)
+    x = layers.Conv2D(_scale(filters, alpha), (1, 1), padding="same", use_bias=False,
+                      strides=(1, 1), name=f"conv_pw_{block_id}")(x)
+    x = layers.BatchNormalization(name=f"conv_pw_{block_id}_bn")(x)
+    return layers.ReLU(6.0, name=f"conv_pw_{block_id}_relu")(x)
+
+
+def _plain_block(x, filters: int, alpha: float, strides=(1, 1), block_id: int = 1):
+    """``plain_cnn``'s stand-in for a depthwise-separable block: one standard 3x3
+    convolution with the same output channels and strides."""
+    return _conv_block(x, filters, alpha, strides, name=f"conv_plain_{block_id}")
+
+
+def _hw8_topology(block, alpha: float, head_units: int, pooling: str, name: str):
+    """The HW8 listing with ``block`` for each depthwise-separable block."""
+    if pooling not in ("avg", "max"):
+        raise ValueError(f"pooling must be 'avg' or 'max', got {pooling!r}")
     inputs = keras.Input(INPUT_SHAPE, name="face")
     x = layers.Rescaling(1 / 255, name="rescale")(inputs)
-    x = _conv_bn_relu(x, _scaled(HW8_STEM, width), "stem")
-    for i, (filters, pool) in enumerate(HW8_BLOCKS, start=1):
-        x = _conv_bn_relu(x, _scaled(filters, width), f"block{i}",
-                          separable=separable)
-        if pool:
-            x = layers.MaxPooling2D(name=f"pool{i}")(x)
-    x = layers.GlobalAveragePooling2D(name="gap")(x)
-    x = layers.Dense(_scaled(head_units, width), name="head")(x)
+    x = _conv_block(x, 8, alpha, name="conv_0")
+    x = block(x, 8, alpha, block_id=1)
+    x = _conv_block(x, 16, alpha, name="conv_2")
+    x = block(x, 16, alpha, block_id=3)
+    x = layers.MaxPool2D(pool_size=(2, 2), padding="same", name="pool_1")(x)
+    x = _conv_block(x, 32, alpha, name="conv_4")
+    x = block(x, 32, alpha, block_id=5)
+    x = block(x, 32, alpha, strides=(2, 2), block_id=6)
+    x = layers.MaxPool2D(pool_size=(2, 2), padding="same", name="pool_2")(x)
+    x = _conv_block(x, 64, alpha, name="conv_7")
+    x = block(x, 64, alpha, block_id=8)
+    x = block(x, 64, alpha, block_id=9)
+    x = layers.MaxPool2D(pool_size=(2, 2), padding="same", name="pool_3")(x)
+    # The listing's block 11 is commented out.
+    if pooling == "avg":
+        x = layers.AveragePooling2D(pool_size=(2, 2), padding="same", name="pool_head")(x)
+    else:
+        x = layers.MaxPool2D(pool_size=(2, 2), padding="same", name="pool_head")(x)
+    x = layers.Flatten(name="flatten")(x)
+    x = layers.Dense(head_units, name="head")(x)
     x = layers.BatchNormalization(name="head_bn")(x)
-    x = layers.ReLU(name="head_relu")(x)
-    x = layers.Dropout(DROPOUT, name="head_dropout")(x)
-    outputs = layers.Dense(NUM_CLASSES, activation="softmax", name="emotion", dtype="float32")(x)
+    x = layers.LeakyReLU(0.2, name="head_relu")(x)
+    x = layers.Dropout(0.2, name="head_drop")(x)
+    x = layers.Dense(NUM_CLASSES, name="logits")(x)
+    outputs = layers.Activation("softmax", dtype="float32", name="emotion")(x)
     return keras.Model(inputs, outputs, name=name)
 
 
-def hw8_mobilenet(head_units: int = HW8_HEAD_UNITS) -> keras.Model:
-    """The reference HW8 MobileNet: 56,135 parameters, 1,232 non-trainable.
-
-    ``head_units=30`` gives the variant its listing shows (47,023 params).
-    """
-    return _hw8_topology(1.0, True, head_units, f"hw8_mobilenet_dense{head_units}")
-
-
-def mobilenet(width: float = 1.0) -> keras.Model:
-    """HW8 topology with depthwise-separable blocks, channels x ``width``."""
-    _check_width(width)
-    return _hw8_topology(width, True, HW8_HEAD_UNITS, f"mobilenet_w{width:.4g}")
+def hw8_mobilenet(alpha: float = 1.0, head_units: int = HW8_HEAD_UNITS,
+                  pooling: str = HW8_POOLING) -> keras.Model:
+    """The HW8 listing.  ``pooling`` is the listing's own switch before ``Flatten``;
+    both choices give 56,135 parameters and the report does not say which it used.
+    We build ``"avg"``: a 2x2 average of the last 3x3 map keeps every position's
+    activation in the head's input, where a max would drop three of four."""
+    return _hw8_topology(_depthwise_conv_block, alpha, head_units, pooling,
+                         name=f"hw8_mobilenet_dense{head_units}")
 
 
-def plain_cnn(width: float = 1.0) -> keras.Model:
-    """HW8 topology with standard 3x3 convolutions, channels x ``width``."""
-    _check_width(width)
-    return _hw8_topology(width, False, HW8_HEAD_UNITS, f"plain_cnn_w{width:.4g}")
+def mobilenet(alpha: float) -> keras.Model:
+    """The HW8 MobileNet at width multiplier ``alpha``; ``alpha = 1`` is ``hw8_mobilenet()``."""
+    _check_knob("alpha", alpha)
+    return _hw8_topology(_depthwise_conv_block, alpha, HW8_HEAD_UNITS, HW8_POOLING,
+                         name=f"mobilenet_{alpha:.4g}")
 
 
-def _check_width(width: float) -> None:
-    if not (isinstance(width, (int, float)) and math.isfinite(width) and width > 0):
-        raise ValueError(f"width must be a positive finite number, got {width!r}")
+def plain_cnn(alpha: float) -> keras.Model:
+    """The HW8 topology with standard 3x3 convolutions in place of its
+    depthwise-separable blocks, at width multiplier ``alpha``."""
+    _check_knob("alpha", alpha)
+    return _hw8_topology(_plain_block, alpha, HW8_HEAD_UNITS, HW8_POOLING,
+                         name=f"plain_cnn_{alpha:.4g}")
 
 
-BUILDERS: dict[str, Callable[[float], keras.Model]] = {
-    "mobilenet": mobilenet,
-    "plain_cnn": plain_cnn,
-}
+def _check_knob(name: str, value: float) -> None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) \
+            or not math.isfinite(value) or value <= 0:
+        raise ValueError(f"{name} must be a positive finite number, got {value!r}")
 
-# The widest model for_budget will build; wider ones train for days on a CPU.
-MAX_WIDTH = 64.0
-MIN_WIDTH = 0.05
-BUDGET_TOLERANCE = 0.02
+
+def build(family: str, knob: float = 1.0) -> keras.Model:
+    """Any family by name; the two reference models take no knob."""
+    if family == "hw3_cnn":
+        return hw3_cnn()
+    if family == "hw8_mobilenet":
+        return hw8_mobilenet()
+    builders = {"mobilenet": mobilenet, "plain_cnn": plain_cnn, "hw3_scaled": hw3_scaled}
+    if family not in builders:
+        raise ValueError(f"unknown family {family!r}; expected one of {FAMILIES}")
+    return builders[family](knob)
 
 
 @dataclass(frozen=True)
@@ -169,115 +201,77 @@ def param_counts(model: keras.Model) -> ParamCounts:
     return ParamCounts(trainable + frozen, trainable, frozen)
 
 
-def _count_for_width(family: str, width: float) -> int:
-    """Parameter count of a family member, from the topology (no Keras build).
+# Every filter count and width is an integer times KNOB_STEP (8, 16, 32 and 64
+# are multiples of 1/64 of 64; 32...1024 of 1/1024 of 1024), so int(f * knob)
+# changes only at multiples of it: those knobs are all the distinct models.
+KNOB_STEP = {"mobilenet": 1 / 64, "plain_cnn": 1 / 64, "hw3_scaled": 1 / 1024}
+MAX_KNOB = {"mobilenet": 8.0, "plain_cnn": 8.0, "hw3_scaled": 2.0}
+BUDGET_TOLERANCE = 0.02
 
-    Mirrors ``_hw8_topology`` so that ``for_budget`` can search quickly; the
-    tests check it against Keras' own count.
-    """
-    separable = family == "mobilenet"
-    c_in = _scaled(HW8_STEM, width)
-    total = 9 * c_in + c_in + 4 * c_in  # stem conv (with bias) + BatchNorm
-    for filters, _ in HW8_BLOCKS:
-        c_out = _scaled(filters, width)
-        weights = 9 * c_in + c_in * c_out if separable else 9 * c_in * c_out
-        total += weights + c_out + 4 * c_out
-        c_in = c_out
-    head = _scaled(HW8_HEAD_UNITS, width)
-    total += c_in * head + head + 4 * head
-    return total + head * NUM_CLASSES + NUM_CLASSES
+
+@lru_cache(maxsize=None)
+def _count_at_step(family: str, step: int) -> int:
+    return param_counts(build(family, step * KNOB_STEP[family])).total
 
 
 @dataclass(frozen=True)
-class BudgetModel:
-    """The width ``for_budget`` chose for a target, and the count it gives."""
+class Budget:
+    """The knob ``for_budget`` chose for a target, and the count it gives."""
 
     family: str
-    width: float
+    knob: float
     target_params: int
     params: int
 
-    @property
-    def relative_error(self) -> float:
-        """How far the count misses the target (within ``BUDGET_TOLERANCE``)."""
-        return self.params / self.target_params - 1
-
     def build(self) -> keras.Model:
-        """The Keras model at this width."""
-        return build(self.family, self.width)
+        """The Keras model at this knob."""
+        return build(self.family, self.knob)
 
 
-def build(family: str, width: float | None = None) -> keras.Model:
-    """Build any family by name; the reference families ignore ``width``."""
-    if family == "hw3_cnn":
-        return hw3_cnn()
-    if family == "hw8_mobilenet":
-        return hw8_mobilenet()
-    if family in BUILDERS:
-        return BUILDERS[family](1.0 if width is None else width)
-    raise ValueError(f"unknown family {family!r}; expected one of {FAMILIES}")
+def for_budget(family: str, target_params: int) -> Budget:
+    """The knob whose model's parameter count is closest to ``target_params``,
+    within +-2%.
 
-
-def for_budget(family: str, target_params: int) -> BudgetModel:
-    """Find the width whose model lands within +-2% of ``target_params``.
-
-    Bisects the (monotone) parameter count over width, then checks the nearby
-    widths for the closest count.  The reference families only meet their own
-    exact counts.
+    The count is a non-decreasing step function of the knob, so a bisection over
+    the knob's steps finds the crossing; its two neighbours are the candidates.
     """
-    if not isinstance(target_params, int) or target_params <= 0:
-        raise ValueError(f"target_params must be a positive integer, got {target_params!r}")
-    if family in ("hw3_cnn", "hw8_mobilenet"):
+    if isinstance(target_params, bool) or not isinstance(target_params, int) \
+            or target_params <= 0:
+        raise ValueError(f"target_params must be a positive whole number, got {target_params!r}")
+    if family in REFERENCE_FAMILIES:
         params = param_counts(build(family)).total
         if abs(params / target_params - 1) > BUDGET_TOLERANCE:
-            raise ValueError(
-                f"family {family!r} is a fixed reference model with {params:,} parameters; "
-                f"target_params={target_params:,} is not within ±2% of it")
-        return BudgetModel(family, 1.0, target_params, params)
-    if family not in BUILDERS:
+            raise ValueError(f"{family} is a fixed reference model of {params:,} parameters; "
+                             f"target_params={target_params:,} is not within ±2% of it")
+        return Budget(family, 1.0, target_params, params)
+    if family not in KNOB_STEP:
         raise ValueError(f"unknown family {family!r}; expected one of {FAMILIES}")
-
-    low, high = MIN_WIDTH, MAX_WIDTH
-    smallest, largest = _count_for_width(family, low), _count_for_width(family, high)
-    if not smallest * (1 - BUDGET_TOLERANCE) <= target_params <= largest * (1 + BUDGET_TOLERANCE):
-        raise ValueError(
-            f"target_params={target_params:,} is outside the reach of family {family!r}: "
-            f"widths {low}..{high} give {smallest:,}..{largest:,} parameters")
-    for _ in range(40):
-        mid = (low + high) / 2
-        if _count_for_width(family, mid) < target_params:
+    low, high = 1, round(MAX_KNOB[family] / KNOB_STEP[family])
+    while high - low > 1:  # invariant: count(low) < target <= count(high), where it can
+        mid = (low + high) // 2
+        if _count_at_step(family, mid) < target_params:
             low = mid
         else:
             high = mid
-        if high - low < 1e-4:
-            break
-    # Channel counts are rounded, so the count is a step function of width:
-    # look around the crossing for the closest step.
-    candidates = {round(high * (1 + k / 1000), 4) for k in range(-50, 51)}
-    width = min(sorted(candidates),
-                key=lambda w: abs(_count_for_width(family, w) - target_params))
-    params = _count_for_width(family, width)
+    step = min((low, high), key=lambda s: abs(_count_at_step(family, s) - target_params))
+    params = _count_at_step(family, step)
     if abs(params / target_params - 1) > BUDGET_TOLERANCE:
+        near = sorted({_count_at_step(family, s) for s in (low, high)})
         raise ValueError(
-            f"no width of family {family!r} lands within ±2% of {target_params:,} "
-            f"(closest: width {width} with {params:,} parameters)")
-    return BudgetModel(family, width, target_params, params)
+            f"no {family} model lands within ±2% of {target_params:,} parameters; "
+            f"the reachable counts nearest to it are {', '.join(f'{n:,}' for n in near)} "
+            f"(knob {low * KNOB_STEP[family]:.6g} to {high * KNOB_STEP[family]:.6g})")
+    return Budget(family, step * KNOB_STEP[family], target_params, params)
 
 
 def _layer_macs(layer, input_shape, output_shape) -> int:
     """Multiply-adds per image of one layer, from its shapes."""
-    config = layer.get_config()
-    if isinstance(layer, layers.SeparableConv2D):
-        kh, kw = config["kernel_size"]
-        _, h, w, c_out = output_shape
-        c_in = input_shape[-1]
-        return h * w * c_in * kh * kw + h * w * c_in * c_out
     if isinstance(layer, layers.DepthwiseConv2D):
-        kh, kw = config["kernel_size"]
+        kh, kw = layer.kernel_size
         _, h, w, c = output_shape
         return h * w * c * kh * kw
     if isinstance(layer, layers.Conv2D):
-        kh, kw = config["kernel_size"]
+        kh, kw = layer.kernel_size
         _, h, w, c_out = output_shape
         return h * w * c_out * kh * kw * input_shape[-1]
     if isinstance(layer, layers.Dense):
@@ -285,22 +279,13 @@ def _layer_macs(layer, input_shape, output_shape) -> int:
     return 0
 
 
-def count_macs(model: keras.Model) -> int:
-    """Multiply-adds per image of the convolution and dense layers."""
-    return sum(row["macs"] for row in layer_table(model))
-
-
 def layer_table(model: keras.Model) -> list[dict]:
-    """One row per layer: name, type, output shape, params, MACs.
-
-    The book shows it beside the Keras summary, which has no MACs.
-    """
+    """One row per layer: name, type, output shape, parameters and multiply-adds."""
     rows = []
     for layer in model.layers:
-        if isinstance(layer, keras.layers.InputLayer):
+        if isinstance(layer, layers.InputLayer):
             continue
-        input_shape = tuple(layer.input.shape)
-        output_shape = tuple(layer.output.shape)
+        input_shape, output_shape = tuple(layer.input.shape), tuple(layer.output.shape)
         rows.append({
             "name": layer.name,
             "type": type(layer).__name__,
@@ -309,3 +294,8 @@ def layer_table(model: keras.Model) -> list[dict]:
             "macs": int(_layer_macs(layer, input_shape, output_shape)),
         })
     return rows
+
+
+def count_macs(model: keras.Model) -> int:
+    """Multiply-adds per image of the convolution and dense layers."""
+    return sum(row["macs"] for row in layer_table(model))

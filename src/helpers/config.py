@@ -1,0 +1,168 @@
+"""The one list of training settings, and the study's plan of points in ``sweep.yml``.
+
+A point is a :class:`TrainConfig`; its ``run_id`` names its record, notebook and
+weights.  ``sweep.yml`` lists families x target counts x seeds with settings
+over the file's ``defaults``; :func:`load_plan` turns it into configs, and
+:func:`resolve` gives the training notebook its config from one parameter (a run
+id of the plan, or the config as JSON).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from .data import PROJECT_ROOT
+from .models import FAMILIES
+
+SWEEP_FILE = PROJECT_ROOT / "sweep.yml"
+PRECISIONS = ("float32", "mixed_bfloat16")
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Everything that defines one training run; two runs with equal configs are the same run.
+
+    ``ablation`` names a variant kept off the curves (a longer schedule,
+    distillation); ``""`` for a curve point.  ``teacher`` is the run id whose
+    soft labels the model also learns from.  ``limit`` trains on the first
+    ``limit`` training images (tests only).
+    """
+
+    family: str
+    target_params: int
+    seed: int = 0
+    epochs: int = 40
+    batch_size: int = 128
+    learning_rate: float = 3e-3
+    weight_decay: float = 1e-4
+    warmup_epochs: int = 2
+    augment: bool = True
+    precision: str = "float32"
+    teacher: str = ""
+    ablation: str = ""
+    limit: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.family not in FAMILIES:
+            raise ValueError(f"family must be one of {FAMILIES}, got {self.family!r}")
+        for name, least in (("target_params", 1), ("seed", 0), ("epochs", 1),
+                            ("batch_size", 1), ("warmup_epochs", 0)):
+            _check_int(name, getattr(self, name), least)
+        if self.limit is not None:
+            _check_int("limit", self.limit, 1)
+        for name in ("learning_rate", "weight_decay"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0 \
+                    or (name == "learning_rate" and value == 0):
+                raise ValueError(f"{name} must be a number above 0, got {value!r}")
+        if not isinstance(self.augment, bool):
+            raise ValueError(f"augment must be true or false, got {self.augment!r}")
+        if self.precision not in PRECISIONS:
+            raise ValueError(f"precision must be one of {PRECISIONS}, got {self.precision!r}")
+        for name in ("teacher", "ablation"):
+            if not isinstance(getattr(self, name), str):
+                raise ValueError(f"{name} must be a string, got {getattr(self, name)!r}")
+        if self.ablation and not self.ablation.replace("_", "").isalnum():
+            raise ValueError(f"ablation must be a short name of letters, digits and _, "
+                             f"got {self.ablation!r}")
+
+    @property
+    def run_id(self) -> str:
+        """``<family>-<target>-s<seed>[-<ablation>]``: the point's name in ``results/``."""
+        rid = f"{self.family}-{self.target_params}-s{self.seed}"
+        return f"{rid}-{self.ablation}" if self.ablation else rid
+
+    def to_dict(self) -> dict[str, Any]:
+        """The settings as plain JSON values (what a record keeps)."""
+        return dataclasses.asdict(self)
+
+    def to_json(self) -> str:
+        """One line of JSON: the training notebook's ``config`` parameter."""
+        return json.dumps(self.to_dict(), sort_keys=True)
+
+    @classmethod
+    def from_dict(cls, values: dict[str, Any], where: str = "config") -> TrainConfig:
+        """A config from plain values; unknown names are refused by name."""
+        if not isinstance(values, dict):
+            raise ValueError(f"{where}: expected a mapping of settings, got {values!r}")
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(values) - known)
+        if unknown:
+            raise ValueError(f"{where}: unknown setting(s) {unknown}; known: {sorted(known)}")
+        try:
+            return cls(**values)
+        except (TypeError, ValueError) as exc:
+            raise ValueError(f"{where}: {exc}") from None
+
+
+def _check_int(name: str, value: Any, least: int) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < least:
+        raise ValueError(f"{name} must be a whole number of at least {least}, got {value!r}")
+
+
+def sweep_file() -> Path:
+    """``$FER_SWEEP_FILE`` or the project's ``sweep.yml``."""
+    return Path(os.environ.get("FER_SWEEP_FILE") or SWEEP_FILE)
+
+
+def load_plan(path: str | os.PathLike | None = None) -> list[TrainConfig]:
+    """Every point of ``sweep.yml``, in its order; an error names the entry at fault."""
+    path = Path(path or sweep_file())
+    try:
+        spec = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise FileNotFoundError(f"no plan at {path}: the study's points live in sweep.yml") \
+            from None
+    except yaml.YAMLError as exc:
+        raise ValueError(f"{path}: not valid YAML ({exc})") from None
+    if not isinstance(spec, dict) or not isinstance(spec.get("points"), list):
+        raise ValueError(f"{path}: expected a mapping with a 'points' list")
+    defaults = spec.get("defaults") or {}
+    plan: dict[str, TrainConfig] = {}
+    for i, entry in enumerate(spec["points"], start=1):
+        where = f"{path}, point {i}"
+        if not isinstance(entry, dict):
+            raise ValueError(f"{where}: expected a mapping, got {entry!r}")
+        extra = sorted(set(entry) - {"family", "targets", "seeds", "settings"})
+        if extra:
+            raise ValueError(f"{where}: unknown key(s) {extra}; expected family, targets, "
+                             "seeds and settings")
+        targets, seeds = entry.get("targets"), entry.get("seeds", [0])
+        if not isinstance(targets, list) or not targets or not isinstance(seeds, list):
+            raise ValueError(f"{where}: 'targets' and 'seeds' must be non-empty lists")
+        for target in targets:
+            for seed in seeds:
+                values = {**defaults, **(entry.get("settings") or {}),
+                          "family": entry.get("family"), "target_params": target, "seed": seed}
+                config = TrainConfig.from_dict(values, where)
+                if config.run_id in plan:
+                    raise ValueError(f"{where}: {config.run_id} is listed twice")
+                plan[config.run_id] = config
+    for config in plan.values():
+        if config.teacher and config.teacher not in plan:
+            raise ValueError(f"{path}: {config.run_id}'s teacher {config.teacher!r} is not a "
+                             "point of the plan")
+    return list(plan.values())
+
+
+def resolve(config: str, plan: list[TrainConfig] | None = None) -> TrainConfig:
+    """The training notebook's one parameter: a run id of the plan, or a config as JSON."""
+    text = config.strip()
+    if text.startswith("{"):
+        try:
+            values = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise ValueError(f"config is not valid JSON: {exc}") from None
+        return TrainConfig.from_dict(values)
+    by_id = {c.run_id: c for c in (plan if plan is not None else load_plan())}
+    if text not in by_id:
+        raise ValueError(f"{text!r} is not a point of {sweep_file()}; give one of its run ids "
+                         f"(python -m helpers.sweep --dry-run lists them) or a JSON config")
+    return by_id[text]

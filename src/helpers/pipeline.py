@@ -1,0 +1,43 @@
+"""The input pipeline: in-memory uint8 faces to float32 batches, augmented for training."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from ._quiet import import_keras, import_tensorflow
+
+if TYPE_CHECKING:
+    import keras
+    import tensorflow as tf
+
+
+def augmenter(seed: int) -> keras.Sequential:
+    """Flip, shift, rotate and zoom: FER2013's 28K faces are too few for the large
+    models to learn without them."""
+    keras = import_keras()
+    layers = keras.layers
+    return keras.Sequential([
+        layers.RandomFlip("horizontal", seed=seed),
+        layers.RandomTranslation(0.1, 0.1, fill_mode="nearest", seed=seed + 1),
+        layers.RandomRotation(10 / 360, fill_mode="nearest", seed=seed + 2),
+        layers.RandomZoom(0.1, fill_mode="nearest", seed=seed + 3),
+    ], name="augment")
+
+
+def make_dataset(images: np.ndarray, targets: np.ndarray, batch_size: int, *,
+                 training: bool, augment: bool = True, seed: int = 0) -> tf.data.Dataset:
+    """Float32 batches of pixels 0-255 (the models rescale them themselves)."""
+    tf = import_tensorflow()
+    ds = tf.data.Dataset.from_tensor_slices((images, targets))
+    if training:
+        ds = ds.shuffle(len(targets), seed=seed, reshuffle_each_iteration=True)
+    ds = ds.batch(batch_size)
+    if training and augment:
+        aug = augmenter(seed)
+        prepare = lambda x, y: (aug(tf.cast(x, tf.float32), training=True), y)  # noqa: E731
+    else:
+        prepare = lambda x, y: (tf.cast(x, tf.float32), y)  # noqa: E731
+    ds = ds.map(prepare, num_parallel_calls=tf.data.AUTOTUNE, deterministic=not training)
+    return ds.prefetch(tf.data.AUTOTUNE)
