@@ -1,12 +1,13 @@
 """Knowledge distillation: the loss, the packed targets and the teacher cache."""
 
-import json
+from dataclasses import replace
 
 import numpy as np
 import pytest
 
-from helpers import distill, training
+from helpers import distill, pipeline, records, training
 from helpers._quiet import import_keras
+from helpers.config import TrainConfig
 
 
 def test_distillation_loss_is_cross_entropy_plus_scaled_kl():
@@ -42,66 +43,59 @@ def test_distillation_loss_is_cross_entropy_plus_scaled_kl():
         distill.pack_targets(labels, teacher[:1])
 
 
-def test_a_distilled_model_saves_and_loads_compiled(tmp_path):
+def test_a_distilled_model_saves_and_loads(tmp_path):
     import keras
 
-    from helpers import models
-
-    model = training.compile_model(models.build("plain_cnn", 0.25), 1, 1, 1e-3,
-                                   loss=distill.distillation_loss(0.3, 2.0),
-                                   metrics=(distill.accuracy_metric(),))
+    config = TrainConfig("plain_cnn", 8271, epochs=1)
+    model, _ = training.build_model(config)
+    training.compile_model(model, config, 1, loss=distill.distillation_loss(0.3, 2.0),
+                           metrics=(distill.accuracy_metric(),))
     images = np.random.default_rng(0).uniform(0, 255, (8, 48, 48, 1)).astype("float32")
     targets = distill.pack_targets(np.arange(8) % 7, np.full((8, 7), 1 / 7))
     history = model.fit(images, targets, epochs=1, verbose=0)
     assert "accuracy" in history.history
     model.save(tmp_path / "student.keras")
-    again = keras.models.load_model(tmp_path / "student.keras",
-                                    custom_objects=distill.custom_objects())
+    again = keras.models.load_model(tmp_path / "student.keras")
     assert again.loss.get_config()["alpha"] == 0.3 and again.loss.temperature == 2.0
     assert np.allclose(again.predict(images, verbose=0), model.predict(images, verbose=0))
 
 
 @pytest.mark.slow
-def test_a_student_learns_from_its_teachers_cached_soft_labels(real_data, tmp_path):
+def test_a_student_learns_from_its_teachers_cached_soft_labels(small_data, tmp_path):
     with pytest.raises(FileNotFoundError, match="train it first"):
-        distill.teacher_record("plain_cnn-20000-s0-teacher", tmp_path)
-    small = dict(family="plain_cnn", target_params=20000, epochs=1, limit=128, patience=1)
-    teacher, _ = training.train(training.TrainConfig(**small, tag="teacher"),
-                                data=real_data, out_dir=tmp_path)
-    student_config = training.TrainConfig(**small, seed=1, tag="student",
-                                          teacher=teacher["run_id"])
-    assert student_config.settings()["teacher"] == "plain_cnn-20000-s0-teacher"
-    student, _ = training.train(student_config, data=real_data, out_dir=tmp_path)
-    assert student["recipe"]["distillation"].startswith("teacher plain_cnn-20000-s0-teacher")
-    assert student["teacher_config_hash"] == teacher["config_hash"]
-    assert set(student["history"]) >= {"accuracy", "val_accuracy", "loss"}
+        distill.teacher_record("plain_cnn-8271-s0-teacher", tmp_path)
+    teacher_config = TrainConfig("plain_cnn", 8271, epochs=1, limit=128, ablation="teacher")
+    teacher, _ = training.train(teacher_config, data=small_data, out_dir=tmp_path)
+    student_config = replace(teacher_config, seed=1, ablation="student",
+                             teacher=teacher.run_id)
+    student, _ = training.train(student_config, data=small_data, out_dir=tmp_path)
+    assert student.config.teacher == "plain_cnn-8271-s0-teacher"
+    assert set(student.history) >= {"accuracy", "val_accuracy", "loss"}
 
-    cache = tmp_path / "teachers" / "plain_cnn-20000-s0-teacher.npz"
+    cache = tmp_path / "teachers" / "plain_cnn-8271-s0-teacher.npz"
     with np.load(cache) as stored:
-        assert stored["train"].shape == (len(real_data.train), 7)
+        assert stored["train"].shape == (len(small_data.train), 7)
         assert np.allclose(stored["train"].astype("float32").sum(axis=1), 1, atol=1e-2)
         cached_val = stored["val"].astype("float32")
     # The soft labels are the teacher's own predictions (float16 in the cache).
     keras = import_keras()
-    model = keras.models.load_model(tmp_path / teacher["weights"], compile=False)
-    predicted = model.predict(training.make_dataset(real_data.val.images, real_data.val.labels,
+    model = keras.models.load_model(tmp_path / teacher.weights, compile=False)
+    predicted = model.predict(pipeline.make_dataset(small_data.val.images, small_data.val.labels,
                                                     512, training=False), verbose=0)
     assert np.allclose(cached_val, predicted, atol=2e-3)
     # A damaged cache is rebuilt from the weights, never trusted.
     cache.write_bytes(b"version https://git-lfs.github.com/spec/v1\n")
-    rebuilt = distill.teacher_probabilities(teacher, real_data, tmp_path)
+    rebuilt = distill.teacher_probabilities(teacher, small_data, tmp_path)
     assert np.allclose(rebuilt["val"], cached_val, atol=2e-3)
-    with np.load(cache) as stored:
-        assert stored["val"].shape == (len(real_data.val), 7)
     # The cache serves a machine without the teacher's weights...
-    (tmp_path / teacher["weights"]).unlink()
-    again = distill.teacher_probabilities(teacher, real_data, tmp_path)
-    assert again["val"].shape == (len(real_data.val), 7)
-    # ...but not a retrained teacher (another config hash): then it needs the weights.
-    record_path = tmp_path / f"{teacher['run_id']}.json"
-    record = json.loads(record_path.read_text())
-    record["config_hash"] = "0" * len(record["config_hash"])
-    record_path.write_text(json.dumps(record))
+    (tmp_path / teacher.weights).unlink()
+    again = distill.teacher_probabilities(teacher, small_data, tmp_path)
+    assert again["val"].shape == (len(small_data.val), 7)
+    # ...but not a retrained teacher (another record): then it needs the weights.
+    retrained = replace(teacher, train_seconds=teacher.train_seconds + 1)
+    records.write_record(retrained, tmp_path)
     with pytest.raises(FileNotFoundError, match="are not on this machine"):
-        distill.teacher_probabilities(distill.teacher_record(teacher["run_id"], tmp_path),
-                                      real_data, tmp_path)
+        distill.teacher_probabilities(distill.teacher_record(teacher.run_id, tmp_path),
+                                      small_data, tmp_path)
+    with pytest.raises(ValueError, match="trained on another file"):
+        distill.teacher_probabilities(replace(teacher, data_sha256="0"), small_data, tmp_path)

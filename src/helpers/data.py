@@ -37,6 +37,9 @@ from .atomic import atomic_path
 CLASS_NAMES_EN = ("Angry", "Disgust", "Fear", "Happy", "Sad", "Surprise", "Neutral")
 CLASS_NAMES_ZH = ("生氣", "厭惡", "恐懼", "高興", "難過", "驚訝", "中立")
 USAGES = ("Training", "PublicTest", "PrivateTest")
+# Images per class in the Training rows (the canonical FER2013 counts; a test checks them),
+# so the book can discuss class balance without the data.
+TRAINING_CLASS_COUNTS = (3995, 436, 4097, 7215, 4830, 3171, 4965)
 IMAGE_SIDE = 48
 NUM_PIXELS = IMAGE_SIDE * IMAGE_SIDE
 VAL_FRACTION = 0.10

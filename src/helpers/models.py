@@ -228,13 +228,31 @@ class Budget:
         return build(self.family, self.knob)
 
 
+def _bracket(family: str, target_params: int) -> tuple[int, int]:
+    """The two knob steps around a target: the count is a non-decreasing step function
+    of the knob, so a bisection over the steps finds where it crosses the target."""
+    low, high = 1, round(MAX_KNOB[family] / KNOB_STEP[family])
+    while high - low > 1:
+        mid = (low + high) // 2
+        if _count_at_step(family, mid) < target_params:
+            low = mid
+        else:
+            high = mid
+    return low, high
+
+
+def nearest(family: str, target_params: int) -> Budget:
+    """The family's model whose parameter count is closest to ``target_params``."""
+    if family not in KNOB_STEP:
+        raise ValueError(f"{family!r} has no knob; expected one of {SCALED_FAMILIES}")
+    step = min(_bracket(family, target_params),
+               key=lambda s: abs(_count_at_step(family, s) - target_params))
+    return Budget(family, step * KNOB_STEP[family], target_params, _count_at_step(family, step))
+
+
 def for_budget(family: str, target_params: int) -> Budget:
     """The knob whose model's parameter count is closest to ``target_params``,
-    within +-2%.
-
-    The count is a non-decreasing step function of the knob, so a bisection over
-    the knob's steps finds the crossing; its two neighbours are the candidates.
-    """
+    within +-2%; a target no knob reaches is refused with the counts around it."""
     if isinstance(target_params, bool) or not isinstance(target_params, int) \
             or target_params <= 0:
         raise ValueError(f"target_params must be a positive whole number, got {target_params!r}")
@@ -246,22 +264,15 @@ def for_budget(family: str, target_params: int) -> Budget:
         return Budget(family, 1.0, target_params, params)
     if family not in KNOB_STEP:
         raise ValueError(f"unknown family {family!r}; expected one of {FAMILIES}")
-    low, high = 1, round(MAX_KNOB[family] / KNOB_STEP[family])
-    while high - low > 1:  # invariant: count(low) < target <= count(high), where it can
-        mid = (low + high) // 2
-        if _count_at_step(family, mid) < target_params:
-            low = mid
-        else:
-            high = mid
-    step = min((low, high), key=lambda s: abs(_count_at_step(family, s) - target_params))
-    params = _count_at_step(family, step)
-    if abs(params / target_params - 1) > BUDGET_TOLERANCE:
+    budget = nearest(family, target_params)
+    if abs(budget.params / target_params - 1) > BUDGET_TOLERANCE:
+        low, high = _bracket(family, target_params)
         near = sorted({_count_at_step(family, s) for s in (low, high)})
         raise ValueError(
             f"no {family} model lands within ±2% of {target_params:,} parameters; "
             f"the reachable counts nearest to it are {', '.join(f'{n:,}' for n in near)} "
             f"(knob {low * KNOB_STEP[family]:.6g} to {high * KNOB_STEP[family]:.6g})")
-    return Budget(family, step * KNOB_STEP[family], target_params, params)
+    return budget
 
 
 def _layer_macs(layer, input_shape, output_shape) -> int:

@@ -110,3 +110,93 @@ def confusion_matrix(record: Record, split: str = "private", ax=None) -> Figure:
 def confusion_matrices(record: Record) -> list[Figure]:
     """Public and Private confusion matrices, one figure each."""
     return [confusion_matrix(record, split) for split in ("public", "private")]
+
+
+FAMILY_STYLE = {
+    "mobilenet": ("#1f6fb4", "o", "MobileNet（深度可分離）depthwise-separable"),
+    "plain_cnn": ("#c7362b", "s", "一般 CNN（HW8 拓樸）plain CNN, HW8 topology"),
+    "hw3_scaled": ("#e08a0b", "^", "縮小的 HW3 CNN shrunk HW3 CNN"),
+}
+REFERENCE_LABELS = {"hw3_cnn": "參考 HW3 ref.", "hw8_mobilenet": "參考 HW8 ref.",
+                    "small_cnn": "參考小 CNN ref. small CNN"}
+# One accuracy range for every curve, so the pages compare at a glance.
+ACCURACY_RANGE = (0.3, 0.75)
+
+
+def budget_figure(points: pd.DataFrame, curves, reference: dict | None = None,
+                  x: str = "params") -> Figure:
+    """Private accuracy against parameters (log scale), one line per family, mean ± std
+    over seeds as error bars, the reference report's points as grey crosses."""
+    fig, ax = plt.subplots(figsize=(7, 4.6), layout="constrained")
+    for curve in curves:
+        sub = points[points.curve == curve].sort_values(x)
+        if sub.empty:
+            continue
+        color, marker, label = FAMILY_STYLE[curve]
+        ax.errorbar(sub[x], sub.private, yerr=sub.private_std.fillna(0), color=color,
+                    marker=marker, ms=7, capsize=3, lw=1.6, label=label)
+    for key, ref in (reference or {}).items():
+        ax.scatter([ref.params], [ref.private], marker="X", s=90, color="#555555", zorder=5)
+        ax.annotate(REFERENCE_LABELS[key], (ref.params, ref.private), fontsize=9.5,
+                    xytext=(6, -4), textcoords="offset points", color="#333333")
+    ax.set_xscale("log")
+    ax.set_ylim(*ACCURACY_RANGE)
+    ax.set_xlabel("參數量 Parameters" if x == "params" else "每張影像乘加數 Multiply-adds per image")
+    ax.set_ylabel("Private 準確率 accuracy")
+    ax.grid(alpha=0.3, which="both")
+    if ax.get_legend_handles_labels()[0]:
+        ax.legend(loc="lower right")
+    return fig
+
+
+def per_class_figure(table: pd.DataFrame) -> Figure:
+    """Recall of each class, labelled with its number of training images."""
+    fig, ax = plt.subplots(figsize=(7, 3.8), layout="constrained")
+    labels = [f"{zh} {en}" for zh, en in zip(table.class_zh, table.class_en)]
+    bars = ax.barh(labels, table.recall.fillna(0), color="#1f6fb4")
+    for bar, count, recall in zip(bars, table.train_images, table.recall):
+        text = f"{recall:.0%} · {count:,} 張 images" if np.isfinite(recall) else f"{count:,} 張"
+        ax.text(bar.get_width() + 0.01, bar.get_y() + bar.get_height() / 2, text,
+                va="center", fontsize=9.5)
+    ax.set_xlim(0, 1.15)
+    ax.invert_yaxis()
+    ax.set_xlabel("Private 召回率 Recall（每類答對的比例 share of each class right）")
+    return fig
+
+
+def parameter_split_figure(splits: pd.DataFrame) -> Figure:
+    """Each family's parameters at one budget, split into convolutions and the dense head."""
+    fig, ax = plt.subplots(figsize=(7, 2.8), layout="constrained")
+    names = [FAMILY_STYLE[f][2] for f in splits.family]
+    ax.barh(names, splits.conv_params, color="#1f6fb4", label="卷積層 Convolutions")
+    ax.barh(names, splits.dense_params, left=splits.conv_params, color="#bbbbbb",
+            label="Flatten 之後的全連接層 Dense layers after Flatten")
+    ax.invert_yaxis()
+    ax.set_xlabel("參數量 Parameters")
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.35), ncol=1, frameon=False)
+    return fig
+
+
+def empty_figure(height: float = 2.0) -> Figure:
+    """A placeholder for a figure whose runs have not finished."""
+    fig, ax = plt.subplots(figsize=(7, height), layout="constrained")
+    ax.axis("off")
+    ax.text(0.5, 0.5, "尚未訓練完成 · Not trained yet", ha="center", va="center", fontsize=12,
+            color="#666666")
+    return fig
+
+
+def points_table(points: pd.DataFrame, curve: str, knob: str) -> pd.DataFrame:
+    """A curve's points, Private first: mean ± std over seeds, the model's size and knob."""
+    sub = points[points.curve == curve].sort_values("params")
+
+    def pm(mean, std):
+        return f"{mean:.4f}" if not np.isfinite(std) else f"{mean:.4f} ± {std:.4f}"
+    frame = pd.DataFrame({
+        "Private": [pm(m, s) for m, s in zip(sub.private, sub.private_std)],
+        "參數 Params": [f"{n:,}" for n in sub.params],
+        knob: [f"{k:.4g}" for k in sub.knob],
+        "種子 Seeds": sub.seeds.astype(int).tolist(),
+        "Public": [pm(m, s) for m, s in zip(sub.public, sub.public_std)],
+    })
+    return frame.style.hide(axis="index")

@@ -93,6 +93,7 @@ def run_point(config: TrainConfig, out_dir: str, threads: int | None = None,
             jupytext.read(NOTEBOOK), str(partial), kernel_name="python3",
             parameters={"config": config.to_json(), "threads": threads},
             progress_bar=False, cwd=str(PROJECT_ROOT), log_output=False)
+        _drop_machine_paths(partial)
         os.replace(partial, final)
         record = read_record(record_path(config.run_id, out))
         return {**summary, "status": "done", "notebook": str(final),
@@ -111,6 +112,16 @@ def run_point(config: TrainConfig, out_dir: str, threads: int | None = None,
                 os.environ.pop(key, None)
             else:
                 os.environ[key] = value
+
+
+def _drop_machine_paths(path: Path) -> None:
+    """Papermill stores where it read and wrote the notebook; the reader needs neither."""
+    import nbformat
+
+    notebook = nbformat.read(path, as_version=4)
+    for key in ("input_path", "output_path"):
+        notebook.metadata.get("papermill", {}).pop(key, None)
+    nbformat.write(notebook, path)
 
 
 def _error_line(exc: BaseException) -> str:
@@ -137,7 +148,7 @@ def run_sweep(todo: list[TrainConfig], out_dir: Path, *, workers: int = DEFAULT_
         # One task per worker at a time, so each free worker takes the next point in order.
         with dask.config.set({"distributed.scheduler.worker-saturation": 1.0}):
             cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
-                                   dashboard_address=None, memory_limit=0)
+                                   dashboard_address=":0", memory_limit=0)
         client = Client(cluster)
     results = []
     try:

@@ -1,0 +1,218 @@
+"""Tables of results for the book: runs, curve points, the reference models, equal budgets.
+
+Everything here is a table (a ``DataFrame``) or a small dict of numbers built
+from the records in ``results/`` and the plan in ``sweep.yml``; the pages
+write the sentences around them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from . import models, stats
+from .config import TrainConfig
+from .data import CLASS_NAMES_EN, CLASS_NAMES_ZH, TRAINING_CLASS_COUNTS
+from .records import Record, decode_hits
+
+
+@dataclass(frozen=True)
+class ReferenceScore:
+    """A model of the reference report: its parameter count and Kaggle scores."""
+
+    params: int
+    private: float
+    public: float
+
+
+# The reference report's own numbers (../shared/reference), cited, never recomputed.
+REFERENCE = {
+    "hw3_cnn": ReferenceScore(4_746_471, 0.65310, 0.66815),
+    "hw8_mobilenet": ReferenceScore(56_135, 0.61855, 0.62245),
+    "small_cnn": ReferenceScore(42_167, 0.38450, 0.39648),
+}
+REFERENCE_NON_TRAINABLE = {"hw3_cnn": 5_056, "hw8_mobilenet": 1_232}
+HW8_LISTING_DENSE30_PARAMS = 47_023
+# The reference models are the knob-1 points of their families' curves.
+CURVE_OF = {"hw8_mobilenet": "mobilenet", "hw3_cnn": "hw3_scaled",
+            "mobilenet": "mobilenet", "plain_cnn": "plain_cnn", "hw3_scaled": "hw3_scaled"}
+CURVES = ("mobilenet", "plain_cnn", "hw3_scaled")
+# Q4's very small regime: MobileNet at alpha 0.25 and 0.5, the reference's small CNN, HW8.
+SMALL_BUDGETS = (8_099, 19_767, 42_167, 56_135)
+# A family's point stands for a budget when its count is this close (a plain CNN's
+# counts come in coarse steps: the nearest to 19,767 is 19,026).
+BUDGET_MATCH = 0.05
+SPLITS = ("val", "public", "private")
+TEST_IMAGES = 3589  # each of PublicTest and PrivateTest
+
+
+def runs(records: Iterable[Record]) -> pd.DataFrame:
+    """One row per finished run, ablations included."""
+    rows = [{
+        "run_id": r.run_id, "family": r.family, "curve": CURVE_OF[r.family],
+        "ablation": r.config.ablation, "knob": r.knob, "params": r.params,
+        "non_trainable": r.non_trainable_params, "macs": r.macs, "seed": r.config.seed,
+        "epochs": r.epochs_run, "best_epoch": r.best_epoch,
+        "hours": r.train_seconds / 3600, "device": r.device,
+        **{s: r.accuracy(s) for s in SPLITS},
+        **{f"flip_{s}": r.accuracy(s, flip=True) for s in SPLITS},
+    } for r in records]
+    columns = ["run_id", "family", "curve", "ablation", "knob", "params", "non_trainable",
+               "macs", "seed", "epochs", "best_epoch", "hours", "device", *SPLITS,
+               *(f"flip_{s}" for s in SPLITS)]
+    return pd.DataFrame(rows, columns=columns)
+
+
+def curve_points(records: Iterable[Record]) -> pd.DataFrame:
+    """The curves' points: runs without an ablation, averaged over seeds per model."""
+    table = runs(records)
+    table = table[table.ablation == ""]
+    columns = ["curve", "family", "params", "macs", "knob", "seeds", "private", "private_std",
+               "public", "public_std", "val", "flip_private"]
+    if table.empty:
+        return pd.DataFrame(columns=columns)
+    grouped = table.groupby(["curve", "family", "params"], as_index=False).agg(
+        macs=("macs", "first"), knob=("knob", "first"), seeds=("seed", "count"),
+        private=("private", "mean"), private_std=("private", "std"),
+        public=("public", "mean"), public_std=("public", "std"), val=("val", "mean"),
+        flip_private=("flip_private", "mean"))
+    return grouped[columns].sort_values(["curve", "params"]).reset_index(drop=True)
+
+
+def plan_status(plan: Iterable[TrainConfig], records: Iterable[Record]) -> pd.DataFrame:
+    """Every planned point and whether a record of its exact config exists."""
+    done = {r.run_id: r.config for r in records}
+    rows = [{"run_id": c.run_id, "family": c.family, "params": c.target_params, "seed": c.seed,
+             "ablation": c.ablation, "done": done.get(c.run_id) == c} for c in plan]
+    return pd.DataFrame(rows, columns=["run_id", "family", "params", "seed", "ablation", "done"])
+
+
+def reference_models(records: Iterable[Record]) -> pd.DataFrame:
+    """Q1's table: each reference model as we built and trained it, beside the report's."""
+    table = runs(records)
+    rows = []
+    for family in models.REFERENCE_FAMILIES:
+        model = models.build(family)
+        counts = models.param_counts(model)
+        ours = table[(table.family == family) & (table.ablation == "")]
+        private, private_std = stats.mean_std(ours.private) if len(ours) else (np.nan, np.nan)
+        public, public_std = stats.mean_std(ours.public) if len(ours) else (np.nan, np.nan)
+        ref = REFERENCE[family]
+        rows.append({"family": family, "params": counts.total,
+                     "non_trainable": counts.non_trainable, "macs": models.count_macs(model),
+                     "seeds": len(ours), "private": private, "private_std": private_std,
+                     "public": public, "public_std": public_std,
+                     "ref_private": ref.private, "ref_public": ref.public,
+                     "epochs": int(ours.epochs.max()) if len(ours) else 0})
+    return pd.DataFrame(rows).set_index("family")
+
+
+def variants(records: Iterable[Record]) -> pd.DataFrame:
+    """Q1's variants of each reference model: flip averaging and the ablations (Private)."""
+    table = runs(records)
+    rows = []
+    for family in models.REFERENCE_FAMILIES:
+        mine = table[table.family == family]
+        base = mine[mine.ablation == ""]
+        if len(base):
+            rows.append({"family": family, "variant": "one_pass", "runs": len(base),
+                         "epochs": int(base.epochs.max()), "private": base.private.mean()})
+            rows.append({"family": family, "variant": "flip", "runs": len(base),
+                         "epochs": int(base.epochs.max()), "private": base.flip_private.mean()})
+        for ablation, group in mine[mine.ablation != ""].groupby("ablation"):
+            rows.append({"family": family, "variant": ablation, "runs": len(group),
+                         "epochs": int(group.epochs.max()), "private": group.private.mean()})
+    return pd.DataFrame(rows, columns=["family", "variant", "runs", "epochs", "private"])
+
+
+def per_class(records: Iterable[Record], family: str, split: str = "private") -> pd.DataFrame:
+    """Recall per class of one family's curve runs, averaged over seeds, with the
+    number of training images of each class."""
+    chosen = [r for r in records if r.family == family and not r.config.ablation]
+    recall = (np.mean([r.scores[split].per_class_accuracy for r in chosen], axis=0) if chosen
+              else np.full(len(CLASS_NAMES_EN), np.nan))
+    return pd.DataFrame({"class_zh": CLASS_NAMES_ZH, "class_en": CLASS_NAMES_EN,
+                         "train_images": TRAINING_CLASS_COUNTS, "recall": recall})
+
+
+def curve_summary(points: pd.DataFrame, curve: str) -> dict:
+    """What a family's curve shows: its range, the gain per tenfold parameters, its peak,
+    and whether its largest model falls below a smaller one (over-fitting or under-training)."""
+    sub = points[points.curve == curve].sort_values("params")
+    if sub.empty:
+        return {"points": 0}
+    best = sub.loc[sub.private.idxmax()]
+    largest = sub.iloc[-1]
+    return {"points": len(sub), "smallest": int(sub.params.iloc[0]),
+            "largest": int(largest.params), "gain_per_decade": stats.gain_per_decade(
+                sub.params, sub.private),
+            "best_params": int(best.params), "best_private": float(best.private),
+            "largest_private": float(largest.private),
+            "drop_after_best": float(best.private - largest.private),
+            "low_private": float(sub.private.iloc[0])}
+
+
+def matching_point(points: pd.DataFrame, curve: str, budget: int) -> pd.Series | None:
+    """The curve's point nearest a budget, if within ``BUDGET_MATCH`` of it."""
+    sub = points[points.curve == curve]
+    if sub.empty:
+        return None
+    row = sub.loc[(sub.params / budget - 1).abs().idxmin()]
+    return row if abs(row.params / budget - 1) <= BUDGET_MATCH else None
+
+
+def equal_budget(records: list[Record], budgets: Iterable[int] = SMALL_BUDGETS) -> pd.DataFrame:
+    """Q4: at each small budget, every family's Private accuracy and its lead over the
+    plain CNN of the same budget, with a paired standard error (images and seeds)."""
+    points = curve_points(records)
+    rows = []
+    for budget in budgets:
+        found = {c: matching_point(points, c, budget) for c in CURVES}
+        hits = {c: [decode_hits(r.scores["private"].hits) for r in records
+                    if not r.config.ablation and CURVE_OF[r.family] == c
+                    and found[c] is not None and r.params == found[c].params]
+                for c in CURVES}
+        for curve in CURVES:
+            row = found[curve]
+            lead = (stats.paired_difference(hits[curve], hits["plain_cnn"])
+                    if row is not None and curve != "plain_cnn" and hits["plain_cnn"] else None)
+            rows.append({"budget": budget, "curve": curve,
+                         "params": np.nan if row is None else int(row.params),
+                         "seeds": 0 if row is None else int(row.seeds),
+                         "private": np.nan if row is None else row.private,
+                         "private_std": np.nan if row is None else row.private_std,
+                         "lead_over_plain": np.nan if lead is None else lead.value,
+                         "lead_se": np.nan if lead is None else lead.se})
+    return pd.DataFrame(rows)
+
+
+def parameter_split(family: str, params: int) -> dict:
+    """Where a model spends its parameters: convolutions against the Flatten -> Dense head,
+    with its widest convolution, its depth and its multiply-adds."""
+    model = models.for_budget(family, params).build()  # an exact count of the family
+    table = models.layer_table(model)
+    after_flatten = [row["name"] for row in table].index("flatten")
+    conv = sum(row["params"] for row in table[:after_flatten])
+    dense = sum(row["params"] for row in table[after_flatten:])
+    convs = [layer for layer in model.layers
+             if type(layer).__name__ in ("Conv2D", "DepthwiseConv2D")]
+    return {"family": family, "params": conv + dense, "conv_params": conv,
+            "dense_params": dense, "dense_share": dense / (conv + dense),
+            "widest_channels": max(int(layer.output.shape[-1]) for layer in convs),
+            "conv_layers": len(convs), "macs": models.count_macs(model)}
+
+
+def parameter_splits(budget: int) -> pd.DataFrame:
+    """``parameter_split`` of each family's model nearest a budget (within ±5%)."""
+    rows = []
+    for family in CURVES:
+        if family == "mobilenet" and budget == REFERENCE["hw8_mobilenet"].params:
+            rows.append(parameter_split("hw8_mobilenet", budget) | {"family": "mobilenet"})
+            continue
+        nearest = models.nearest(family, budget).params
+        if abs(nearest / budget - 1) <= BUDGET_MATCH:
+            rows.append(parameter_split(family, nearest))
+    return pd.DataFrame(rows)
