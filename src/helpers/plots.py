@@ -3,7 +3,8 @@
 Chinese glyphs come from Noto Sans CJK, shipped by the pinned
 ``noto-cjk-sans-otc`` package and registered with matplotlib on import, so no
 system font is needed.  Figures are sized for one panel per row at the book's
-text width (about 7 inches), with text of at least 9 pt.
+text width (6.2 inches at 110 dpi, the article's width at 1280 px), with text of
+at least 10 pt.
 """
 
 from __future__ import annotations
@@ -32,9 +33,9 @@ def use_cjk_font() -> str:
     font_manager.fontManager.addfont(str(path))
     family = "Noto Sans CJK TC"
     matplotlib.rcParams.update({"font.family": [family, "DejaVu Sans"],
-                                "axes.unicode_minus": False, "font.size": 10,
-                                "legend.fontsize": 9.5, "xtick.labelsize": 9.5,
-                                "ytick.labelsize": 9.5, "figure.dpi": 110})
+                                "axes.unicode_minus": False, "font.size": 10.5,
+                                "legend.fontsize": 10, "xtick.labelsize": 10,
+                                "ytick.labelsize": 10, "figure.dpi": 110})
     return family
 
 
@@ -42,6 +43,7 @@ use_cjk_font()
 # A missing glyph is a bug in a bilingual figure, never a warning to ignore.
 warnings.filterwarnings("error", message=r".*Glyph .* missing from.*")
 
+FIG_WIDTH = 6.2
 CLASS_LABELS = [f"{zh} {en}" for zh, en in zip(CLASS_NAMES_ZH, CLASS_NAMES_EN)]
 SPLIT_LABELS = {"val": "驗證 Validation", "public": "Public (PublicTest)",
                 "private": "Private (PrivateTest)"}
@@ -66,7 +68,7 @@ def learning_curves(record: Record) -> Figure:
     """Loss and accuracy per epoch, training (augmented) against validation."""
     h = record.history
     epochs = np.arange(1, len(h.get("loss", [])) + 1)
-    fig, axes = plt.subplots(2, 1, figsize=(7, 6), sharex=True, layout="constrained")
+    fig, axes = plt.subplots(2, 1, figsize=(FIG_WIDTH, 6), sharex=True, layout="constrained")
     for ax, key, title in ((axes[0], "loss", "損失 Loss"), (axes[1], "accuracy", "準確率 Accuracy")):
         ax.plot(epochs, h.get(key, []), label="訓練（資料擴增後）Training (augmented)")
         ax.plot(epochs, h.get(f"val_{key}", []), label="驗證 Validation")
@@ -96,7 +98,7 @@ def confusion_matrix(record: Record, split: str = "private", ax=None) -> Figure:
     cm = np.asarray(record.scores[split].confusion_matrix, dtype=float)
     percent = 100 * cm / np.maximum(cm.sum(axis=1, keepdims=True), 1)
     if ax is None:
-        _, ax = plt.subplots(figsize=(7, 5.6), layout="constrained")
+        _, ax = plt.subplots(figsize=(FIG_WIDTH, 5.6), layout="constrained")
     sns.heatmap(percent, annot=True, fmt=".0f", cmap="Blues", vmin=0, vmax=100, cbar=False,
                 xticklabels=CLASS_LABELS, yticklabels=CLASS_LABELS, ax=ax,
                 annot_kws={"size": 10})
@@ -127,7 +129,7 @@ def budget_figure(points: pd.DataFrame, curves, reference: dict | None = None,
                   x: str = "params") -> Figure:
     """Private accuracy against parameters (log scale), one line per family, mean ± std
     over seeds as error bars, the reference report's points as grey crosses."""
-    fig, ax = plt.subplots(figsize=(7, 4.6), layout="constrained")
+    fig, ax = plt.subplots(figsize=(FIG_WIDTH, 5.6), layout="constrained")
     for curve in curves:
         sub = points[points.curve == curve].sort_values(x)
         if sub.empty:
@@ -135,29 +137,30 @@ def budget_figure(points: pd.DataFrame, curves, reference: dict | None = None,
         color, marker, label = FAMILY_STYLE[curve]
         ax.errorbar(sub[x], sub.private, yerr=sub.private_std.fillna(0), color=color,
                     marker=marker, ms=7, capsize=3, lw=1.6, label=label)
-    for key, ref in (reference or {}).items():
-        ax.scatter([ref.params], [ref.private], marker="X", s=90, color="#555555", zorder=5)
-        ax.annotate(REFERENCE_LABELS[key], (ref.params, ref.private), fontsize=9.5,
-                    xytext=(6, -4), textcoords="offset points", color="#333333")
     ax.set_xscale("log")
+    for key, ref in (reference or {}).items():
+        ax.scatter([ref.params], [ref.private], marker="X", s=90, color="#555555", zorder=5,
+                   label="參考報告 Reference report" if key == next(iter(reference)) else None)
+        ax.annotate(REFERENCE_LABELS[key], (ref.params, ref.private), fontsize=10,
+                    xytext=(-8, 6), textcoords="offset points", ha="right", color="#333333")
     ax.set_ylim(*ACCURACY_RANGE)
     ax.set_xlabel("參數量 Parameters" if x == "params" else "每張影像乘加數 Multiply-adds per image")
     ax.set_ylabel("Private 準確率 accuracy")
     ax.grid(alpha=0.3, which="both")
     if ax.get_legend_handles_labels()[0]:
-        ax.legend(loc="lower right")
+        fig.legend(loc="outside lower center", ncol=1, frameon=False)
     return fig
 
 
 def per_class_figure(table: pd.DataFrame) -> Figure:
     """Recall of each class, labelled with its number of training images."""
-    fig, ax = plt.subplots(figsize=(7, 3.8), layout="constrained")
+    fig, ax = plt.subplots(figsize=(FIG_WIDTH, 3.8), layout="constrained")
     labels = [f"{zh} {en}" for zh, en in zip(table.class_zh, table.class_en)]
     bars = ax.barh(labels, table.recall.fillna(0), color="#1f6fb4")
     for bar, count, recall in zip(bars, table.train_images, table.recall):
         text = f"{recall:.0%} · {count:,} 張 images" if np.isfinite(recall) else f"{count:,} 張"
         ax.text(bar.get_width() + 0.01, bar.get_y() + bar.get_height() / 2, text,
-                va="center", fontsize=9.5)
+                va="center", fontsize=10)
     ax.set_xlim(0, 1.15)
     ax.invert_yaxis()
     ax.set_xlabel("Private 召回率 Recall（每類答對的比例 share of each class right）")
@@ -166,7 +169,7 @@ def per_class_figure(table: pd.DataFrame) -> Figure:
 
 def parameter_split_figure(splits: pd.DataFrame) -> Figure:
     """Each family's parameters at one budget, split into convolutions and the dense head."""
-    fig, ax = plt.subplots(figsize=(7, 2.8), layout="constrained")
+    fig, ax = plt.subplots(figsize=(FIG_WIDTH, 2.8), layout="constrained")
     names = [FAMILY_STYLE[f][2] for f in splits.family]
     ax.barh(names, splits.conv_params, color="#1f6fb4", label="卷積層 Convolutions")
     ax.barh(names, splits.dense_params, left=splits.conv_params, color="#bbbbbb",
@@ -179,7 +182,7 @@ def parameter_split_figure(splits: pd.DataFrame) -> Figure:
 
 def empty_figure(height: float = 2.0) -> Figure:
     """A placeholder for a figure whose runs have not finished."""
-    fig, ax = plt.subplots(figsize=(7, height), layout="constrained")
+    fig, ax = plt.subplots(figsize=(FIG_WIDTH, height), layout="constrained")
     ax.axis("off")
     ax.text(0.5, 0.5, "尚未訓練完成 · Not trained yet", ha="center", va="center", fontsize=12,
             color="#666666")

@@ -1,0 +1,132 @@
+"""The book's tables from records: curves, the reference models, equal budgets, where parameters go."""
+
+from dataclasses import replace
+
+import numpy as np
+import pytest
+
+from helpers import analysis, models
+from helpers.config import TrainConfig
+from helpers.records import Score, encode_hits
+from test_records import make_record
+
+
+def record_with(family, params, seed, private_hits, ablation="", flip_hits=None):
+    hits = np.asarray(private_hits, bool)
+    flip = hits if flip_hits is None else np.asarray(flip_hits, bool)
+    score = Score(accuracy=float(hits.mean()), n=len(hits),
+                  confusion_matrix=[[int(hits.sum()), int((~hits).sum())] + [0] * 5]
+                  + [[0] * 7] * 6,
+                  hits=encode_hits(hits), flip_accuracy=float(flip.mean()),
+                  flip_hits=encode_hits(flip))
+    config = TrainConfig(family, params, seed=seed, ablation=ablation)
+    return replace(make_record(config), params=params,
+                   scores={"val": score, "public": score, "private": score})
+
+
+N = 400
+rng = np.random.default_rng(0)
+
+
+def hits(p):
+    return rng.random(N) < p
+
+
+@pytest.fixture(scope="module")
+def records():
+    return [
+        record_with("hw8_mobilenet", 56135, 0, hits(0.62), flip_hits=hits(0.64)),
+        record_with("hw8_mobilenet", 56135, 1, hits(0.60)),
+        record_with("hw8_mobilenet", 56135, 0, hits(0.66), ablation="long"),
+        record_with("mobilenet", 8099, 0, hits(0.50)),
+        record_with("plain_cnn", 54876, 0, hits(0.55)),
+        record_with("plain_cnn", 8271, 0, hits(0.45)),
+        record_with("hw3_scaled", 55553, 0, hits(0.50)),
+        record_with("hw3_scaled", 43483, 0, hits(0.40)),
+    ]
+
+
+def test_curve_points_average_seeds_and_leave_ablations_out(records):
+    points = analysis.curve_points(records)
+    hw8 = points[(points.curve == "mobilenet") & (points.params == 56135)].iloc[0]
+    assert hw8.family == "hw8_mobilenet" and hw8.seeds == 2
+    assert hw8.private == pytest.approx(np.mean([records[0].accuracy("private"),
+                                                 records[1].accuracy("private")]))
+    assert len(points) == 6  # the ablation is not a point
+
+
+def test_reference_models_table_stands_beside_the_report(records):
+    table = analysis.reference_models(records)
+    hw8, hw3 = table.loc["hw8_mobilenet"], table.loc["hw3_cnn"]
+    assert (hw8.params, hw8.non_trainable, hw8.macs) == (56135, 1232, 8670656)
+    assert hw8.seeds == 2 and hw8.ref_private == 0.61855
+    assert hw3.seeds == 0 and np.isnan(hw3.private)  # not trained yet: a gap, not an error
+
+
+def test_variants_list_flip_averaging_and_ablations(records):
+    table = analysis.variants(records).set_index("variant")
+    assert set(table.index) == {"one_pass", "flip", "long"}
+    assert table.loc["long", "runs"] == 1
+    assert table.loc["flip", "private"] == pytest.approx(
+        np.mean([records[0].accuracy("private", flip=True), records[1].accuracy("private", True)]))
+
+
+def test_equal_budget_pairs_each_family_with_the_plain_cnn(records):
+    table = analysis.equal_budget(records, [56135, 42167])
+    at = table.set_index(["budget", "curve"])
+    mob = at.loc[(56135, "mobilenet")]
+    assert mob.params == 56135 and mob.seeds == 2
+    plain = records[4]
+    assert at.loc[(56135, "plain_cnn")].params == 54876
+    expected = np.mean([records[0].accuracy("private"), records[1].accuracy("private")]) \
+        - plain.accuracy("private")
+    assert mob.lead_over_plain == pytest.approx(expected)
+    assert mob.lead_se > 0
+    # No MobileNet near 42,167; the shrunk HW3 at 43,483 is within 5%.
+    assert np.isnan(at.loc[(42167, "mobilenet")].params)
+    assert at.loc[(42167, "hw3_scaled")].params == 43483
+    assert np.isnan(at.loc[(42167, "hw3_scaled")].lead_over_plain)  # no plain CNN at 42K here
+
+
+def test_curve_summary_reports_gain_and_a_peak(records):
+    points = analysis.curve_points(records)
+    summary = analysis.curve_summary(points, "mobilenet")
+    assert summary["points"] == 2 and summary["smallest"] == 8099
+    assert summary["gain_per_decade"] > 0
+    assert analysis.curve_summary(points, "nothing") == {"points": 0}
+
+
+def test_plan_status_needs_the_exact_config(records):
+    plan = [TrainConfig("mobilenet", 8099), TrainConfig("mobilenet", 8099, seed=1),
+            TrainConfig("plain_cnn", 8271, epochs=7)]
+    status = analysis.plan_status(plan, records).set_index("run_id").done
+    assert status.to_dict() == {"mobilenet-8099-s0": True, "mobilenet-8099-s1": False,
+                                "plain_cnn-8271-s0": False}
+
+
+def test_parameter_split_counts_every_parameter_once():
+    for family, params in (("hw3_scaled", 43483), ("plain_cnn", 41065), ("mobilenet", 8099)):
+        split = analysis.parameter_split(family, params)
+        assert split["conv_params"] + split["dense_params"] == params
+        model = models.for_budget(family, params).build()
+        widest = max(layer.output.shape[-1] for layer in model.layers
+                     if type(layer).__name__ == "Conv2D")
+        assert split["widest_channels"] == widest
+    # The shrunk HW3 CNN spends most of its budget after Flatten, the HW8 topology does not.
+    assert analysis.parameter_split("hw3_scaled", 43483)["dense_share"] > 0.5
+    assert analysis.parameter_split("plain_cnn", 41065)["dense_share"] < 0.5
+
+
+def test_parameter_splits_take_each_familys_nearest_model():
+    table = analysis.parameter_splits(42167).set_index("family")
+    assert table.params.to_dict() == {"mobilenet": 42608, "plain_cnn": 41065,
+                                      "hw3_scaled": 43483}
+    assert set(analysis.parameter_splits(56135).family) == {"mobilenet", "plain_cnn",
+                                                            "hw3_scaled"}
+
+
+def test_per_class_keeps_the_training_counts(records):
+    table = analysis.per_class(records, "hw8_mobilenet")
+    assert table.train_images.tolist()[1] == 436  # Disgust
+    assert table.recall.iloc[0] == pytest.approx(
+        np.mean([r.scores["private"].per_class_accuracy[0] for r in records[:2]]))
