@@ -17,10 +17,10 @@ LAYERS = [
     {"distill"},
     {"training"},
     {"sweep"},
+    {"compression"},
     {"stats"},
     {"analysis"},
     {"plots"},
-    {"compression"},
     {"book"},
 ]
 

@@ -216,3 +216,40 @@ def parameter_splits(budget: int) -> pd.DataFrame:
         if abs(nearest / budget - 1) <= BUDGET_MATCH:
             rows.append(parameter_split(family, nearest))
     return pd.DataFrame(rows)
+
+
+FORMAT_ORDER = ("keras_float32", "litert_float32", "litert_float16", "litert_dynamic_int8",
+                "litert_int8")
+
+
+def compression_table(measured: Iterable[dict]) -> pd.DataFrame:
+    """One row per model and export format: file size, accuracy and single-image latency."""
+    rows = [{"run_id": m["run_id"], "family": m["family"], "curve": CURVE_OF[m["family"]],
+             "params": m["params"], "format": fmt, "bytes": f["bytes"],
+             "gzip_bytes": f["gzip_bytes"], "public": f["public"], "private": f["private"],
+             "latency_ms": f["latency_ms_median"], "latency_p90_ms": f["latency_ms_p90"]}
+            for m in measured for fmt, f in m["formats"].items()]
+    columns = ["run_id", "family", "curve", "params", "format", "bytes", "gzip_bytes", "public",
+               "private", "latency_ms", "latency_p90_ms"]
+    return pd.DataFrame(rows, columns=columns)
+
+
+def int8_drops(measured: Iterable[dict], fmt: str = "litert_int8") -> pd.DataFrame:
+    """Each model's Private accuracy change from its Keras float32 file to ``fmt``, with a
+    paired standard error over the test images."""
+    rows = []
+    for m in measured:
+        base, quant = m["formats"]["keras_float32"], m["formats"].get(fmt)
+        if quant is None:
+            continue
+        change = stats.paired_difference([decode_hits(quant["private_hits"])],
+                                         [decode_hits(base["private_hits"])])
+        rows.append({"run_id": m["run_id"], "family": m["family"], "curve": CURVE_OF[m["family"]],
+                     "params": m["params"], "change": change.value, "se": change.se})
+    return pd.DataFrame(rows, columns=["run_id", "family", "curve", "params", "change", "se"])
+
+
+def smallest_beating(table: pd.DataFrame, private: float) -> pd.Series | None:
+    """The smallest file (any model, any format) whose Private accuracy beats ``private``."""
+    better = table[table.private > private]
+    return None if better.empty else better.loc[better.bytes.idxmin()]

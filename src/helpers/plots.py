@@ -203,3 +203,38 @@ def points_table(points: pd.DataFrame, curve: str, knob: str) -> pd.DataFrame:
         "Public": [pm(m, s) for m, s in zip(sub.public, sub.public_std)],
     })
     return frame.style.hide(axis="index")
+
+
+FORMAT_MARKERS = {"keras_float32": ("o", "Keras float32"), "litert_float32": ("s", "LiteRT float32"),
+                  "litert_float16": ("D", "LiteRT float16"),
+                  "litert_dynamic_int8": ("v", "LiteRT 動態 int8 dynamic-range int8"),
+                  "litert_int8": ("^", "LiteRT 全整數 int8 full-integer int8")}
+
+
+def bytes_figure(table: pd.DataFrame, y: str = "private", reference: float | None = None) -> Figure:
+    """Private accuracy (or latency) against file size: colour is the family, marker the format."""
+    fig, ax = plt.subplots(figsize=(FIG_WIDTH, 5.8), layout="constrained")
+    for curve, (color, _, label) in FAMILY_STYLE.items():
+        sub = table[table.curve == curve]
+        if len(sub):
+            ax.scatter([], [], color=color, marker="o", label=label)
+        for fmt, (marker, _) in FORMAT_MARKERS.items():
+            part = sub[sub.format == fmt]
+            ax.scatter(part.bytes, part[y], color=color, marker=marker, s=42, alpha=0.85)
+    for fmt, (marker, label) in FORMAT_MARKERS.items():
+        ax.scatter([], [], color="#777777", marker=marker, label=label)
+    if reference is not None:
+        ax.axhline(reference, color="#555555", ls="--", lw=1,
+                   label="參考報告 HW8 Private reference HW8")
+    ax.set_xscale("log")
+    ax.set_xlabel("檔案大小（位元組）File size (bytes)")
+    if y == "private":
+        ax.set_ylim(*ACCURACY_RANGE)
+        ax.set_ylabel("Private 準確率 accuracy")
+    else:
+        ax.set_yscale("log")
+        ax.set_ylabel("單張影像延遲（毫秒，中位數）Latency per image (ms, median)")
+    ax.grid(alpha=0.3, which="both")
+    if ax.get_legend_handles_labels()[0]:
+        fig.legend(loc="outside lower center", ncol=2, frameon=False, fontsize=9.5)
+    return fig

@@ -1,0 +1,109 @@
+"""Export formats, their sizes, int8 agreement, side-by-side latency and failures by name."""
+
+import json
+from dataclasses import replace
+
+import numpy as np
+import pytest
+
+from helpers import compression, training
+from helpers.config import TrainConfig
+from helpers.data import Split
+
+FAMILIES = (("mobilenet", 8099), ("plain_cnn", 8271), ("hw3_scaled", 19761))
+
+
+@pytest.fixture(scope="module")
+def trained(real_data, tmp_path_factory):
+    """Three tiny models trained for four epochs on 4,096 real images, with their records."""
+    out = tmp_path_factory.mktemp("results")
+    cut = lambda s, n: Split(s.images[:n], s.labels[:n])  # noqa: E731
+    data = replace(real_data, train=cut(real_data.train, 4096), val=cut(real_data.val, 256),
+                   public=cut(real_data.public, 256), private=cut(real_data.private, 256))
+    models = {}
+    for family, target in FAMILIES:
+        config = TrainConfig(family, target, epochs=4, warmup_epochs=0, batch_size=32,
+                             augment=False)  # enough steps for BatchNorm's moving averages
+        record, model = training.train(config, data=data,
+                                       out_dir=out)
+        models[family] = (record, model)
+    return out, data, models
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("family", [f for f, _ in FAMILIES])
+def test_every_format_converts_and_int8_agrees_with_the_float_model(trained, family):
+    out, data, models = trained
+    _, model = models[family]
+    calibration = compression.calibration_images(data, n=64)
+    files = {fmt: compression.export(model, fmt, calibration) for fmt in compression.FORMATS}
+    sizes = {fmt: len(content) for fmt, content in files.items()}
+    assert sizes["litert_int8"] < sizes["litert_float16"] < sizes["litert_float32"]
+    assert sizes["litert_dynamic_int8"] < sizes["litert_float32"]
+    images = data.private.images.astype(np.float32)
+    float_pred = compression.predictor(model, "litert_float32", files["litert_float32"])(
+        images).argmax(axis=1)
+    keras_pred = model.predict(images, verbose=0).argmax(axis=1)
+    assert (float_pred == keras_pred).mean() > 0.99  # the same network, another runtime
+    assert len(set(keras_pred)) > 1, "a model that predicts one class tells nothing"
+    int8_pred = compression.LiteRTModel(files["litert_int8"])(images).argmax(axis=1)
+    # Full-integer quantisation rounds every activation to 256 levels; on a model this
+    # small the predicted class should still be the same for at least 80% of faces.
+    assert (int8_pred == keras_pred).mean() >= 0.8
+
+
+@pytest.mark.slow
+def test_latency_compares_formats_in_one_run(trained):
+    _, data, models = trained
+    _, model = models["mobilenet"]
+    lite = compression.export(model, "litert_float32", None)
+    predictors = {"keras_float32": compression.predictor(model, "keras_float32", b""),
+                  "litert_float32": compression.predictor(model, "litert_float32", lite)}
+    times = compression.latencies(predictors, data.private.images[0], runs=30, warmup=5)
+    assert set(times) == set(predictors) and all(len(t) == 30 for t in times.values())
+    # One image through the interpreter against a Keras call, side by side.
+    assert np.median(times["litert_float32"]) < np.median(times["keras_float32"])
+
+
+@pytest.mark.slow
+def test_a_failed_conversion_is_named_and_the_other_models_finish(trained, monkeypatch):
+    out, data, models = trained
+    real_export = compression.export
+
+    def broken(model, fmt, calibration):
+        if model.name.startswith("plain_cnn") and fmt == "litert_int8":
+            raise RuntimeError("converter says: quantization of op FOO is not supported\nmore")
+        return real_export(model, fmt, calibration)
+    monkeypatch.setattr(compression, "export", broken)
+    done, failed = compression.run(out, data=data, runs=5)
+    assert sorted(done) == ["hw3_scaled-19761-s0", "mobilenet-8099-s0"]
+    assert list(failed) == ["plain_cnn-8271-s0"]
+    assert "litert_int8 conversion failed: converter says: quantization" in failed[
+        "plain_cnn-8271-s0"]
+    assert not compression.record_path("plain_cnn-8271-s0", out).exists()
+    assert not list((out / "compression").glob(".*"))  # no temporary left behind
+    stored = compression.read(compression.record_path("mobilenet-8099-s0", out))
+    assert set(stored["formats"]) == set(compression.FORMATS)
+    entry = stored["formats"]["litert_int8"]
+    assert entry["gzip_bytes"] > 0 and entry["latency_ms_p90"] >= entry["latency_ms_median"]
+    assert len(entry["private_hits"]) == len(data.private)
+    # Measured models are not measured again; the failed one is still pending.
+    assert [r.run_id for r in compression.pending(
+        [models[f][0] for f, _ in FAMILIES], out)] == ["plain_cnn-8271-s0"]
+
+
+def test_unknown_schema_version_is_refused(tmp_path):
+    path = tmp_path / "x.json"
+    path.write_text(json.dumps({"schema_version": 7}))
+    with pytest.raises(ValueError, match="schema_version 7"):
+        compression.read(path)
+
+
+def test_a_model_file_that_does_not_load_is_named(tmp_path, real_data):
+    from test_records import make_record
+
+    record = make_record(weights="weights/broken.keras")
+    (tmp_path / "weights").mkdir()
+    (tmp_path / "weights" / "broken.keras").write_bytes(b"not a zip")
+    with pytest.raises(compression.ConversionError, match="mobilenet-8099-s0: .*did not load"):
+        compression.compress(record, real_data, tmp_path)
