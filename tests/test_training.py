@@ -143,3 +143,13 @@ def test_precision_policy_is_restored_after_a_bfloat16_model():
     assert model.layers[2].compute_dtype == "bfloat16"
     assert model.output.dtype == "float32"  # the softmax stays float32
     assert keras.mixed_precision.global_policy().name == "float32"
+
+
+def test_augmentation_strength_leaves_out_the_layers_set_to_zero():
+    full = [type(layer).__name__ for layer in pipeline.augmenter(0).layers]
+    assert full == ["RandomFlip", "RandomTranslation", "RandomRotation", "RandomZoom"]
+    light = pipeline.augmenter(0, shift=0.1, rotation=0, zoom=0)
+    assert [type(layer).__name__ for layer in light.layers] == ["RandomFlip",
+                                                                 "RandomTranslation"]
+    with pytest.raises(ValueError, match="rotation must be a number of at least 0"):
+        TrainConfig("mobilenet", 8099, rotation=-5)

@@ -32,7 +32,8 @@ class TrainConfig:
     ``ablation`` names a variant kept off the curves (a longer schedule,
     distillation); ``""`` for a curve point.  ``teacher`` is the run id whose
     soft labels the model also learns from.  ``limit`` trains on the first
-    ``limit`` training images (tests only).
+    ``limit`` training images (tests only).  ``shift`` (fraction of the side), ``rotation``
+    (degrees) and ``zoom`` set the augmentation's strength when ``augment`` is on.
     """
 
     family: str
@@ -44,6 +45,9 @@ class TrainConfig:
     weight_decay: float = 1e-4
     warmup_epochs: int = 2
     augment: bool = True
+    shift: float = 0.1
+    rotation: float = 10.0
+    zoom: float = 0.1
     precision: str = "float32"
     teacher: str = ""
     ablation: str = ""
@@ -57,11 +61,12 @@ class TrainConfig:
             _check_int(name, getattr(self, name), least)
         if self.limit is not None:
             _check_int("limit", self.limit, 1)
-        for name in ("learning_rate", "weight_decay"):
+        for name in ("learning_rate", "weight_decay", "shift", "rotation", "zoom"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0 \
                     or (name == "learning_rate" and value == 0):
-                raise ValueError(f"{name} must be a number above 0, got {value!r}")
+                raise ValueError(f"{name} must be a number of at least 0 (above 0 for "
+                                 f"learning_rate), got {value!r}")
         if not isinstance(self.augment, bool):
             raise ValueError(f"augment must be true or false, got {self.augment!r}")
         if self.precision not in PRECISIONS:

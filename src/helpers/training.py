@@ -1,8 +1,9 @@
 """One recipe for every model: the input pipeline, the optimiser, resumable training, scoring.
 
 * Input: ``tf.data`` over the in-memory uint8 images, reshuffled each epoch and
-  augmented per batch (horizontal flip, shifts up to 10% of the side, rotations
-  up to 10 degrees, zoom up to 10%); validation and test images never are.
+  augmented per batch (horizontal flip, then by default shifts up to 10% of the
+  side, rotations up to 10 degrees, zoom up to 10%); validation and test images
+  never are.
 * Optimiser: AdamW with a linear warm-up to the peak learning rate, then cosine
   decay to zero at the last epoch; no early stopping (the schedule ends the run).
 * Model selection on the validation split only: the weights of the epoch with
@@ -233,7 +234,8 @@ def train(config: TrainConfig, data: FER2013 | None = None, out_dir: Path | None
     past = read_history(history_csv)
     val_so_far = past.get("val_accuracy", [])
     train_ds = make_dataset(train_split.images, train_targets, config.batch_size,
-                            training=True, augment=config.augment, seed=config.seed)
+                            training=True, augment=config.augment, seed=config.seed,
+                            shift=config.shift, rotation=config.rotation, zoom=config.zoom)
     val_ds = make_dataset(data.val.images, val_targets, 512, training=False)
     epochs_before = len(val_so_far)
     start = time.perf_counter()
