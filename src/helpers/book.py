@@ -72,3 +72,18 @@ def glue_all(values: dict[str, object]) -> None:
 
     for key, value in values.items():
         glue(key, value, display=False)
+
+
+def ref_acc(x: float) -> str:
+    """A score of the reference report as it prints it (five decimals)."""
+    return f"{x:.5f}"
+
+
+def signed_gap(x: float | None, more_zh: str, less_zh: str, more_en: str,
+               less_en: str) -> tuple[str, str]:
+    """A difference as words: "高 1.23 個百分點" / "1.23 points above", or a dash."""
+    if not _finite(x):
+        return MISSING, MISSING
+    size = points(x, signed=False)
+    return ((f"{more_zh} {size} 個百分點", f"{size} points {more_en}") if x >= 0
+            else (f"{less_zh} {size} 個百分點", f"{size} points {less_en}"))

@@ -116,13 +116,31 @@ def confusion_matrices(record: Record) -> list[Figure]:
 
 FAMILY_STYLE = {
     "mobilenet": ("#1f6fb4", "o", "MobileNet（深度可分離）depthwise-separable"),
-    "plain_cnn": ("#c7362b", "s", "一般 CNN（HW8 拓樸）plain CNN, HW8 topology"),
+    "plain_cnn": ("#c7362b", "s", "一般 CNN（HW8 架構）plain CNN, HW8 topology"),
     "hw3_scaled": ("#e08a0b", "^", "縮小的 HW3 CNN shrunk HW3 CNN"),
 }
 REFERENCE_LABELS = {"hw3_cnn": "參考 HW3 ref.", "hw8_mobilenet": "參考 HW8 ref.",
                     "small_cnn": "參考小 CNN ref. small CNN"}
 # One accuracy range for every curve, so the pages compare at a glance.
 ACCURACY_RANGE = (0.3, 0.75)
+
+
+def _short_count(x: float, _=None) -> str:
+    """8k, 56k, 1.5M: a count as a tick label."""
+    for size, unit in ((1e6, "M"), (1e3, "k")):
+        if x >= size:
+            return f"{x / size:.3g}{unit}"
+    return f"{x:.3g}"
+
+
+def readable_log_ticks(axis) -> None:
+    """Log-axis ticks at 1, 2 and 5 of each decade, labelled 8k, 50k, 1M, without the
+    crowded minor labels matplotlib puts on a narrow range."""
+    from matplotlib import ticker
+
+    axis.set_major_locator(ticker.LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
+    axis.set_major_formatter(ticker.FuncFormatter(_short_count))
+    axis.set_minor_formatter(ticker.NullFormatter())
 
 
 def budget_figure(points: pd.DataFrame, curves, reference: dict | None = None,
@@ -141,8 +159,13 @@ def budget_figure(points: pd.DataFrame, curves, reference: dict | None = None,
     for key, ref in (reference or {}).items():
         ax.scatter([ref.params], [ref.private], marker="X", s=90, color="#555555", zorder=5,
                    label="參考報告 Reference report" if key == next(iter(reference)) else None)
+    low, high = np.log10(ax.get_xlim())
+    for key, ref in (reference or {}).items():
+        right_half = np.log10(ref.params) > (low + high) / 2
         ax.annotate(REFERENCE_LABELS[key], (ref.params, ref.private), fontsize=10,
-                    xytext=(-8, 6), textcoords="offset points", ha="right", color="#333333")
+                    xytext=(-8, 6) if right_half else (8, 6), textcoords="offset points",
+                    ha="right" if right_half else "left", color="#333333")
+    readable_log_ticks(ax.xaxis)
     ax.set_ylim(*ACCURACY_RANGE)
     ax.set_xlabel("參數量 Parameters" if x == "params" else "每張影像乘加數 Multiply-adds per image")
     ax.set_ylabel("Private 準確率 accuracy")
@@ -192,6 +215,8 @@ def empty_figure(height: float = 2.0) -> Figure:
 def points_table(points: pd.DataFrame, curve: str, knob: str) -> pd.DataFrame:
     """A curve's points, Private first: mean ± std over seeds, the model's size and knob."""
     sub = points[points.curve == curve].sort_values("params")
+    if sub.empty:
+        return pd.DataFrame({"Private": ["尚未訓練 · not trained yet"]}).style.hide(axis="index")
 
     def pm(mean, std):
         return f"{mean:.4f}" if not np.isfinite(std) else f"{mean:.4f} ± {std:.4f}"
@@ -227,12 +252,17 @@ def bytes_figure(table: pd.DataFrame, y: str = "private", reference: float | Non
         ax.axhline(reference, color="#555555", ls="--", lw=1,
                    label="參考報告 HW8 Private reference HW8")
     ax.set_xscale("log")
+    readable_log_ticks(ax.xaxis)
     ax.set_xlabel("檔案大小（位元組）File size (bytes)")
     if y == "private":
         ax.set_ylim(*ACCURACY_RANGE)
         ax.set_ylabel("Private 準確率 accuracy")
     else:
         ax.set_yscale("log")
+        from matplotlib import ticker
+        ax.yaxis.set_major_locator(ticker.LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
+        ax.yaxis.set_major_formatter(ticker.FuncFormatter(lambda v, _: f"{v:g}"))
+        ax.yaxis.set_minor_formatter(ticker.NullFormatter())
         ax.set_ylabel("單張影像延遲（毫秒，中位數）Latency per image (ms, median)")
     ax.grid(alpha=0.3, which="both")
     if ax.get_legend_handles_labels()[0]:
