@@ -3,7 +3,6 @@
 import math
 
 import numpy as np
-import pandas as pd
 import pytest
 
 from helpers import stats
@@ -47,21 +46,6 @@ def test_paired_difference_adds_the_spread_over_seeds():
         stats.paired_difference([np.ones(3, bool)], [np.ones(4, bool)])
 
 
-def test_beyond_noise():
-    assert stats.Difference(0.05, 0.02).beyond_noise
-    assert not stats.Difference(-0.03, 0.02).beyond_noise
-
-
 def test_gain_per_decade_is_the_slope_in_log_parameters():
     assert stats.gain_per_decade([1e4, 1e5, 1e6], [0.5, 0.55, 0.6]) == pytest.approx(0.05)
     assert math.isnan(stats.gain_per_decade([1e4], [0.5]))
-
-
-def test_interpolate_log():
-    assert stats.interpolate_log([1e4, 1e6], [0.4, 0.6], 1e5) == pytest.approx(0.5)
-    assert math.isnan(stats.interpolate_log([1e4, 1e6], [0.4, 0.6], 1e7))
-
-
-def test_pareto_front_drops_dominated_points():
-    table = pd.DataFrame({"params": [10, 20, 30, 40], "private": [0.5, 0.45, 0.6, 0.58]})
-    assert stats.pareto_front(table).params.tolist() == [10, 30]

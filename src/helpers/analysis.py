@@ -34,7 +34,6 @@ REFERENCE = {
     "hw8_mobilenet": ReferenceScore(56_135, 0.61855, 0.62245),
     "small_cnn": ReferenceScore(42_167, 0.38450, 0.39648),
 }
-REFERENCE_NON_TRAINABLE = {"hw3_cnn": 5_056, "hw8_mobilenet": 1_232}
 HW8_LISTING_DENSE30_PARAMS = 47_023
 # The reference models are the knob-1 points of their families' curves.
 CURVE_OF = {"hw8_mobilenet": "mobilenet", "hw3_cnn": "hw3_scaled",

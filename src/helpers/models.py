@@ -45,9 +45,6 @@ HW8_POOLING = "avg"
 REFERENCE_FAMILIES = ("hw3_cnn", "hw8_mobilenet")
 SCALED_FAMILIES = ("mobilenet", "plain_cnn", "hw3_scaled")
 FAMILIES = REFERENCE_FAMILIES + SCALED_FAMILIES
-# The reference model each scaled family holds at knob 1.
-REFERENCE_OF = {"mobilenet": "hw8_mobilenet", "plain_cnn": "hw8_mobilenet",
-                "hw3_scaled": "hw3_cnn"}
 
 
 def _scale(filters: int, alpha: float) -> int:

@@ -1,4 +1,4 @@
-"""The statistics the report quotes: standard errors, paired differences, slopes, the front.
+"""The statistics the report quotes: standard errors, paired differences and slopes.
 
 Accuracy on a test split of n images has a binomial standard error
 sqrt(p(1-p)/n); two models scored on the same images differ by less noise
@@ -12,7 +12,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
-import pandas as pd
 
 
 def binomial_se(accuracy: float, n: int) -> float:
@@ -33,10 +32,6 @@ class Difference:
     value: float
     se: float
 
-    @property
-    def beyond_noise(self) -> bool:
-        """Whether the difference is more than two standard errors from zero."""
-        return abs(self.value) > 2 * self.se
 
 
 def paired_difference(hits_a: Sequence[np.ndarray], hits_b: Sequence[np.ndarray]) -> Difference:
@@ -63,25 +58,3 @@ def gain_per_decade(params: Sequence[float], accuracy: Sequence[float]) -> float
     if len(x) < 2 or np.ptp(x) == 0:
         return float("nan")
     return float(np.polyfit(x, np.asarray(accuracy, dtype=float), 1)[0])
-
-
-def interpolate_log(params: Sequence[float], accuracy: Sequence[float], at: float) -> float:
-    """Accuracy read off a curve at ``at`` parameters, linear in log10(parameters);
-    NaN outside the measured range."""
-    x = np.log10(np.asarray(params, dtype=float))
-    order = np.argsort(x)
-    target = np.log10(at)
-    if len(x) == 0 or not x[order][0] <= target <= x[order][-1]:
-        return float("nan")
-    return float(np.interp(target, x[order], np.asarray(accuracy, dtype=float)[order]))
-
-
-def pareto_front(table: pd.DataFrame, cost: str = "params", score: str = "private") -> pd.DataFrame:
-    """The rows no other row beats with a lower or equal cost and a higher score."""
-    ordered = table.sort_values([cost, score], ascending=[True, False])
-    best, keep = -np.inf, []
-    for index, row in ordered.iterrows():
-        if row[score] > best:
-            keep.append(index)
-            best = row[score]
-    return ordered.loc[keep]
