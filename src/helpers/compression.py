@@ -25,9 +25,8 @@ from pathlib import Path
 import numpy as np
 
 from ._quiet import import_keras, import_tensorflow
-from .atomic import atomic_path
 from .data import FER2013, load_fer2013
-from .records import Record, encode_hits, load_records, results_dir
+from .records import Record, encode_hits, load_records, results_dir, write_json_atomic
 
 SCHEMA_VERSION = 1
 FORMATS = ("keras_float32", "litert_float32", "litert_float16", "litert_dynamic_int8",
@@ -222,8 +221,7 @@ def run(out_dir: Path | None = None, data: FER2013 | None = None, only: list[str
             failed[record.run_id] = str(exc)
             tqdm.write(f"FAILED {exc}")
             continue
-        with atomic_path(record_path(record.run_id, out_dir)) as tmp:
-            tmp.write_text(json.dumps(result, indent=1, sort_keys=True) + "\n", encoding="utf-8")
+        write_json_atomic(record_path(record.run_id, out_dir), result)
         done.append(record.run_id)
     return done, failed
 
