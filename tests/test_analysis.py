@@ -69,6 +69,17 @@ def test_variants_list_flip_averaging_and_ablations(records):
     assert table.loc["long", "runs"] == 1
     assert table.loc["flip", "private"] == pytest.approx(
         np.mean([records[0].accuracy("private", flip=True), records[1].accuracy("private", True)]))
+    assert table.loc["long", "val"] == pytest.approx(records[2].accuracy("val"))
+
+
+def test_an_ablation_is_paired_with_the_curve_run_of_its_own_seed(records):
+    pairs = analysis.ablation_pairs(records).set_index("run_id")
+    long = pairs.loc["hw8_mobilenet-56135-s0-long"]
+    assert long.base_run_id == "hw8_mobilenet-56135-s0"  # seed 0, not the mean with seed 1
+    assert long.base_val == pytest.approx(records[0].accuracy("val"))
+    assert long.val == pytest.approx(records[2].accuracy("val"))
+    lone = record_with("mobilenet", 8099, 3, hits(0.5), ablation="long")
+    assert analysis.ablation_pairs([lone]).empty  # no curve run of seed 3 to compare with
 
 
 def test_equal_budget_pairs_each_family_with_the_plain_cnn(records):

@@ -118,13 +118,33 @@ def variants(records: Iterable[Record]) -> pd.DataFrame:
         base = mine[mine.ablation == ""]
         if len(base):
             rows.append({"family": family, "variant": "one_pass", "runs": len(base),
-                         "epochs": int(base.epochs.max()), "private": base.private.mean()})
+                         "epochs": int(base.epochs.max()), "val": base.val.mean(),
+                         "private": base.private.mean()})
             rows.append({"family": family, "variant": "flip", "runs": len(base),
-                         "epochs": int(base.epochs.max()), "private": base.flip_private.mean()})
+                         "epochs": int(base.epochs.max()), "val": base.flip_val.mean(),
+                         "private": base.flip_private.mean()})
         for ablation, group in mine[mine.ablation != ""].groupby("ablation"):
             rows.append({"family": family, "variant": ablation, "runs": len(group),
-                         "epochs": int(group.epochs.max()), "private": group.private.mean()})
-    return pd.DataFrame(rows, columns=["family", "variant", "runs", "epochs", "private"])
+                         "epochs": int(group.epochs.max()), "val": group.val.mean(),
+                         "private": group.private.mean()})
+    return pd.DataFrame(rows, columns=["family", "variant", "runs", "epochs", "val", "private"])
+
+
+def ablation_pairs(records: Iterable[Record]) -> pd.DataFrame:
+    """Each ablation run beside the curve run of the same model and seed (``base_*``), so
+    a setting is judged against the one run it differs from."""
+    table = runs(records).set_index("run_id")
+    columns = ["run_id", "ablation", "base_run_id", "seed", "val", "base_val", "private",
+               "base_private"]
+    rows = []
+    for run_id, row in table[table.ablation != ""].iterrows():
+        base_id = run_id.removesuffix(f"-{row.ablation}")
+        if base_id in table.index and table.loc[base_id, "ablation"] == "":
+            base = table.loc[base_id]
+            rows.append({"run_id": run_id, "ablation": row.ablation, "base_run_id": base_id,
+                         "seed": row.seed, "val": row.val, "base_val": base.val,
+                         "private": row.private, "base_private": base.private})
+    return pd.DataFrame(rows, columns=columns)
 
 
 def per_class(records: Iterable[Record], family: str, split: str = "private") -> pd.DataFrame:
