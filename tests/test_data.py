@@ -179,10 +179,14 @@ def test_real_data_split_sizes_and_class_counts(real_data):
     assert tuple(np.bincount(train_all).tolist()) == data.TRAINING_CLASS_COUNTS
 
 
-def test_real_data_second_load_under_a_second(real_data, real_data_path):
+def test_real_data_cached_load_is_much_faster_than_parsing(real_data, real_data_path):
     start = time.perf_counter()
     again = load_fer2013(real_data_path)
-    assert time.perf_counter() - start < 1.0
+    cached = time.perf_counter() - start
+    start = time.perf_counter()
+    load_fer2013(real_data_path, use_cache=False)
+    parsed = time.perf_counter() - start
+    assert cached * 5 < parsed  # side by side in one run, so a busy machine slows both
     assert np.array_equal(again.private.labels, real_data.private.labels)
 
 
