@@ -6,12 +6,15 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "throughput.py"
 spec = importlib.util.spec_from_file_location("throughput", SCRIPT)
 throughput = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(throughput)
 
 
+@pytest.mark.slow
 def test_one_measurement_trains_timed_batches_of_the_named_model():
     out = subprocess.run([sys.executable, str(SCRIPT), "--one", "mobilenet", "8099", "float32",
                           "32", "1", "2"], capture_output=True, text=True, timeout=300, check=True)
