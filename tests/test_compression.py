@@ -118,3 +118,28 @@ def test_a_model_file_that_does_not_load_is_named(tmp_path, real_data):
     (tmp_path / "weights" / "broken.keras").write_bytes(b"not a zip")
     with pytest.raises(compression.ConversionError, match="mobilenet-8099-s0: .*did not load"):
         compression.compress(record, real_data, tmp_path)
+
+
+def test_a_model_trained_in_mixed_bfloat16_exports_as_its_float32_twin(real_data, tmp_path):
+    from test_records import make_record
+
+    keras = compression.import_keras()
+    record = make_record()  # mobilenet-8099-s0
+    built, _ = training.build_model(replace(record.config, precision="mixed_bfloat16"))
+    built.save(tmp_path / "bf16.keras")  # reloaded, the model says float32, its layers do not
+    model = keras.models.load_model(tmp_path / "bf16.keras", compile=False)
+    assert "mixed_bfloat16" in {layer.dtype_policy.name for layer in model.layers}
+    with pytest.raises(Exception, match="neither a custom op nor a flex op"):
+        compression.export(model, "litert_float32", np.empty((0, 48, 48, 1), np.float32))
+    twin = compression.float32_twin(model, record)
+    assert {layer.dtype_policy.name for layer in twin.layers} == {"float32"}
+    for ours, theirs in zip(twin.get_weights(), model.get_weights(), strict=True):
+        np.testing.assert_array_equal(ours, theirs)
+    images = real_data.private.images[:32].astype(np.float32)
+    content = compression.export(twin, "litert_float32", images)
+    litert = compression.predictor(twin, "litert_float32", content)(images)
+    np.testing.assert_allclose(litert, twin(images, training=False).numpy(), atol=1e-5)
+    # bfloat16 keeps 8 bits of mantissa: the two builds agree to about a percent.
+    np.testing.assert_allclose(np.asarray(model(images, training=False), np.float32), litert,
+                               atol=0.05)
+    assert compression.float32_twin(twin, record) is twin

@@ -24,6 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
+from . import models
 from ._quiet import import_keras, import_tensorflow
 from .data import FER2013, load_fer2013
 from .records import Record, encode_hits, load_records, results_dir, write_json_atomic
@@ -45,6 +46,22 @@ def calibration_images(data: FER2013, n: int = CALIBRATION_IMAGES, seed: int = 0
     """A fixed random sample of training images (the full-integer model's calibration set)."""
     pick = np.random.default_rng(seed).choice(len(data.train), size=n, replace=False)
     return data.train.images[np.sort(pick)].astype(np.float32)
+
+
+def float32_twin(model, record: Record):
+    """The model computing in float32: LiteRT has no bfloat16 kernels, and a model trained in
+    mixed bfloat16 keeps float32 weights, so its float32 build takes them unchanged."""
+    if all(layer.dtype_policy.name == "float32" for layer in model.layers):
+        return model
+    keras = import_keras()
+    before = keras.mixed_precision.global_policy().name
+    keras.mixed_precision.set_global_policy("float32")
+    try:
+        twin = models.build(record.family, record.knob)
+    finally:
+        keras.mixed_precision.set_global_policy(before)
+    twin.set_weights(model.get_weights())
+    return twin
 
 
 def export(model, fmt: str, calibration: np.ndarray) -> bytes:
@@ -135,7 +152,7 @@ def compress(record: Record, data: FER2013, out_dir: Path, runs: int = LATENCY_R
     keras = import_keras()
     weights = out_dir / record.weights
     try:
-        model = keras.models.load_model(weights, compile=False)
+        model = float32_twin(keras.models.load_model(weights, compile=False), record)
     except Exception as exc:  # noqa: BLE001 - any loader failure is this model's problem
         raise ConversionError(f"{record.run_id}: {weights} did not load: {exc}") from None
     calibration = calibration_images(data)
