@@ -31,7 +31,7 @@ def is_teacher_soft_labels(path) -> bool:
     if path.parent.name != "teachers" or path.parent.parent.name != "results":
         return False
     with np.load(path) as stored:
-        return (set(stored.files) == {"config_hash", "data_sha256", "train", "val"}
+        return (set(stored.files) == {"fingerprint", "data_sha256", "train", "val"}
                 and all(stored[s].ndim == 2 and stored[s].shape[1] == 7 for s in ("train", "val")))
 
 
@@ -48,11 +48,11 @@ def test_only_soft_labels_pass_as_a_teacher_cache(tmp_path):
 
     teachers = tmp_path / "results" / "teachers"
     teachers.mkdir(parents=True)
-    np.savez(teachers / "ok.npz", config_hash="a", data_sha256="b",
+    np.savez(teachers / "ok.npz", fingerprint="a", data_sha256="b",
              train=np.zeros((5, 7), np.float16), val=np.zeros((2, 7), np.float16))
-    np.savez(teachers / "faces.npz", config_hash="a", data_sha256="b",
+    np.savez(teachers / "faces.npz", fingerprint="a", data_sha256="b",
              train=np.zeros((5, 48, 48), np.uint8), val=np.zeros((2, 7), np.float16))
-    np.savez(tmp_path / "ok.npz", config_hash="a", data_sha256="b",
+    np.savez(tmp_path / "ok.npz", fingerprint="a", data_sha256="b",
              train=np.zeros((5, 7), np.float16), val=np.zeros((2, 7), np.float16))
     assert is_teacher_soft_labels(teachers / "ok.npz")
     assert not is_teacher_soft_labels(teachers / "faces.npz")
