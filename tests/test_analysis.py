@@ -93,10 +93,19 @@ def test_equal_budget_pairs_each_family_with_the_plain_cnn(records):
         - plain.accuracy("private")
     assert mob.lead_over_plain == pytest.approx(expected)
     assert mob.lead_se > 0
+    assert mob.verdict == analysis.lead_verdict(mob.lead_over_plain, mob.lead_se)
     # No MobileNet near 42,167; the shrunk HW3 at 43,483 is within 5%.
     assert np.isnan(at.loc[(42167, "mobilenet")].params)
     assert at.loc[(42167, "hw3_scaled")].params == 43483
     assert np.isnan(at.loc[(42167, "hw3_scaled")].lead_over_plain)  # no plain CNN at 42K here
+
+
+def test_lead_verdict_needs_two_standard_errors():
+    assert analysis.lead_verdict(0.03, 0.01) == "ahead"
+    assert analysis.lead_verdict(-0.03, 0.01) == "behind"
+    assert analysis.lead_verdict(0.019, 0.01) == "tie"
+    assert analysis.lead_verdict(-0.02, 0.01) == "tie"
+    assert analysis.lead_verdict(float("nan"), 0.01) == ""
 
 
 def test_curve_summary_reports_gain_and_a_peak(records):

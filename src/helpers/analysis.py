@@ -183,9 +183,19 @@ def matching_point(points: pd.DataFrame, curve: str, budget: int) -> pd.Series |
     return row if abs(row.params / budget - 1) <= BUDGET_MATCH else None
 
 
+def lead_verdict(lead: float, se: float) -> str:
+    """Read a lead as "ahead", "behind" or a "tie" (within two standard errors), "" if unmeasured."""
+    if not (np.isfinite(lead) and np.isfinite(se)):
+        return ""
+    if abs(lead) <= 2 * se:
+        return "tie"
+    return "ahead" if lead > 0 else "behind"
+
+
 def equal_budget(records: list[Record], budgets: Iterable[int] = SMALL_BUDGETS) -> pd.DataFrame:
     """Q4: at each small budget, every family's Private accuracy and its lead over the
-    plain CNN of the same budget, with a paired standard error (images and seeds)."""
+    plain CNN of the same budget, with a paired standard error (images and seeds) and
+    the verdict it supports."""
     points = curve_points(records)
     rows = []
     for budget in budgets:
@@ -204,7 +214,8 @@ def equal_budget(records: list[Record], budgets: Iterable[int] = SMALL_BUDGETS) 
                          "private": np.nan if row is None else row.private,
                          "private_std": np.nan if row is None else row.private_std,
                          "lead_over_plain": np.nan if lead is None else lead.value,
-                         "lead_se": np.nan if lead is None else lead.se})
+                         "lead_se": np.nan if lead is None else lead.se,
+                         "verdict": "" if lead is None else lead_verdict(lead.value, lead.se)})
     return pd.DataFrame(rows)
 
 
