@@ -143,3 +143,37 @@ def test_a_model_trained_in_mixed_bfloat16_exports_as_its_float32_twin(real_data
     np.testing.assert_allclose(np.asarray(model(images, training=False), np.float32), litert,
                                atol=0.05)
     assert compression.float32_twin(twin, record) is twin
+
+
+def test_calming_dead_batch_norm_channels_rescues_int8_and_keeps_the_float_model():
+    """A batch norm after a ReLU with one dead channel: its multiplier dwarfs the live ones',
+    int8 rounds theirs to zero, and calming that channel gives the float model's answers back."""
+    keras = compression.import_keras()
+    inputs = keras.Input((8, 8, 1))
+    x = keras.layers.Conv2D(4, 3, padding="same", activation="relu", name="conv")(inputs)
+    x = keras.layers.BatchNormalization(name="bn")(x)
+    x = keras.layers.Flatten()(x)
+    model = keras.Model(inputs, keras.layers.Dense(7, name="logits")(x), name="toy")
+    rng = np.random.default_rng(0)
+    kernel = rng.normal(size=(3, 3, 1, 4)).astype(np.float32)
+    kernel[..., 3] = 0  # channel 3 never fires: its ReLU output is always zero
+    model.get_layer("conv").set_weights([kernel, np.array([0.5, 0.5, 0.5, -1], np.float32)])
+    images = rng.random((300, 8, 8, 1)).astype(np.float32)
+    live = keras.Model(inputs, model.get_layer("conv").output).predict(images, verbose=0)
+    mean, var = live.mean(axis=(0, 1, 2)), live.var(axis=(0, 1, 2))
+    model.get_layer("bn").set_weights([np.array([0.02, 0.02, 0.02, 1.0], np.float32),
+                                       np.zeros(4, np.float32), mean, var])
+    model.get_layer("logits").set_weights([rng.normal(size=(256, 7)).astype(np.float32) * 3,
+                                           np.zeros(7, np.float32)])
+    calm, calmed = compression.calm_dead_channels(model)
+    assert calmed == 1
+    float_answers = model.predict(images, verbose=0)
+    np.testing.assert_allclose(calm.predict(images, verbose=0), float_answers, atol=1e-5)
+
+    def int8_agreement(m):
+        run = compression.LiteRTModel(compression.export(m, "litert_int8", images[:100]))
+        return (run(images[100:]).argmax(1) == float_answers[100:].argmax(1)).mean()
+    # Calibrated on its first 100 images, scored on the 200 others.
+    assert int8_agreement(calm) > 0.9 > int8_agreement(model) + 0.2
+    _, none = compression.calm_dead_channels(calm)
+    assert none == 0
