@@ -113,6 +113,15 @@ def test_curve_summary_reports_gain_and_a_peak(records):
     summary = analysis.curve_summary(points, "mobilenet")
     assert summary["points"] == 2 and summary["smallest"] == 8099
     assert summary["gain_per_decade"] > 0
+    assert summary["shape"] == "rising"  # the 56K HW8 model is both the largest and the best
+    shrunk = analysis.curve_summary(points, "hw3_scaled")
+    assert shrunk["best_params"] == 55553 and shrunk["largest"] == 55553
+    worse = points.copy()
+    worse.loc[(worse.curve == "mobilenet") & (worse.params == 56135), "private"] = 0.40
+    assert analysis.curve_summary(worse, "mobilenet")["shape"] == "past_peak"
+    small = worse.loc[(worse.curve == "mobilenet") & (worse.params == 8099), "private"].iloc[0]
+    worse.loc[(worse.curve == "mobilenet") & (worse.params == 56135), "private"] = small - 0.005
+    assert analysis.curve_summary(worse, "mobilenet")["shape"] == "flat"
     assert analysis.curve_summary(points, "nothing") == {"points": 0}
 
 
@@ -150,3 +159,44 @@ def test_per_class_keeps_the_training_counts(records):
     assert table.train_images.tolist()[1] == 436  # Disgust
     assert table.recall.iloc[0] == pytest.approx(
         np.mean([r.scores["private"].per_class_accuracy[0] for r in records[:2]]))
+
+
+def measured_model(record, private_by_format, size=1000):
+    """A compression record of ``record`` whose formats score the given Private accuracies."""
+    formats = {}
+    for i, (fmt, p) in enumerate(private_by_format.items()):
+        correct = hits(p)
+        formats[fmt] = {"bytes": size // (i + 1), "gzip_bytes": size // (i + 2),
+                        "public": float(correct.mean()), "private": float(correct.mean()),
+                        "private_hits": encode_hits(correct), "latency_ms_median": 1.0,
+                        "latency_ms_p90": 2.0}
+    return {"run_id": record.run_id, "family": record.family, "params": record.params,
+            "formats": formats}
+
+
+def test_files_are_judged_on_the_seed_mean_and_ablations_stay_apart(records):
+    lucky, unlucky, long = records[0], records[1], records[2]  # hw8 seeds 0 and 1, and long
+    measured = [measured_model(lucky, {"keras_float32": 0.72, "litert_int8": 0.68}),
+                measured_model(unlucky, {"keras_float32": 0.62, "litert_int8": 0.44}),
+                measured_model(long, {"keras_float32": 0.66, "litert_int8": 0.20})]
+    table = analysis.compression_table(measured, records)
+    assert set(table[table.run_id == long.run_id].ablation) == {"long"}
+    means = analysis.format_means(table)
+    assert set(means[means.ablation == ""].seeds) == {2}
+    assert set(means[means.ablation == "long"].seeds) == {1}  # a model of its own, not a seed
+    means = means[means.ablation == ""]
+    int8 = means[means.format == "litert_int8"].iloc[0]
+    assert int8.private == pytest.approx(table[(table.format == "litert_int8")
+                                               & (table.ablation == "")].private.mean())
+    # Seed 0's int8 file alone beats 0.6; the mean over seeds does not.
+    assert analysis.smallest_beating(table[table.ablation == ""], 0.6).run_id == lucky.run_id
+    assert analysis.smallest_beating(means, 0.6).format == "keras_float32"
+    assert analysis.smallest_beating(means, 0.70) is None
+
+    drops = analysis.int8_drops(measured, records)
+    assert drops.set_index("run_id").loc[long.run_id, "ablation"] == "long"
+    by_model = analysis.int8_by_model(drops)
+    assert len(by_model) == 1 and by_model.seeds.iloc[0] == 2
+    curve = drops[drops.ablation == ""]
+    assert by_model.change.iloc[0] == pytest.approx(curve.change.mean())
+    assert 0 < by_model.se.iloc[0] < curve.se.max()  # two seeds narrow the error

@@ -159,18 +159,23 @@ def per_class(records: Iterable[Record], family: str, split: str = "private") ->
 
 def curve_summary(points: pd.DataFrame, curve: str) -> dict:
     """What a family's curve shows: its range, the gain per tenfold parameters, its peak,
-    and whether its largest model falls below a smaller one (over-fitting or under-training)."""
+    and its shape: still "rising" (the largest model is the best), "past_peak" (the largest
+    falls more than two standard errors below a smaller one) or "flat" after its best."""
     sub = points[points.curve == curve].sort_values("params")
     if sub.empty:
         return {"points": 0}
     best = sub.loc[sub.private.idxmax()]
     largest = sub.iloc[-1]
-    return {"points": len(sub), "smallest": int(sub.params.iloc[0]),
+    drop = float(best.private - largest.private)
+    noise = 2 * stats.binomial_se(float(best.private), TEST_IMAGES)
+    shape = ("rising" if best.params == largest.params
+             else "past_peak" if drop > noise else "flat")
+    return {"points": len(sub), "shape": shape, "smallest": int(sub.params.iloc[0]),
             "largest": int(largest.params), "gain_per_decade": stats.gain_per_decade(
                 sub.params, sub.private),
             "best_params": int(best.params), "best_private": float(best.private),
             "largest_private": float(largest.private),
-            "drop_after_best": float(best.private - largest.private),
+            "drop_after_best": drop,
             "low_private": float(sub.private.iloc[0])}
 
 
@@ -252,21 +257,40 @@ FORMAT_ORDER = ("keras_float32", "litert_float32", "litert_float16", "litert_dyn
                 "litert_int8")
 
 
-def compression_table(measured: Iterable[dict]) -> pd.DataFrame:
-    """One row per model and export format: file size, accuracy and single-image latency."""
+def compression_table(measured: Iterable[dict], records: Iterable[Record] = ()) -> pd.DataFrame:
+    """One row per model and export format: file size, accuracy and single-image latency,
+    with the model's ablation when its training record is given."""
+    ablation = {r.run_id: r.config.ablation for r in records}
     rows = [{"run_id": m["run_id"], "family": m["family"], "curve": CURVE_OF[m["family"]],
+             "ablation": ablation.get(m["run_id"], ""),
              "params": m["params"], "format": fmt, "bytes": f["bytes"],
              "gzip_bytes": f["gzip_bytes"], "public": f["public"], "private": f["private"],
              "latency_ms": f["latency_ms_median"], "latency_p90_ms": f["latency_ms_p90"]}
             for m in measured for fmt, f in m["formats"].items()]
-    columns = ["run_id", "family", "curve", "params", "format", "bytes", "gzip_bytes", "public",
-               "private", "latency_ms", "latency_p90_ms"]
+    columns = ["run_id", "family", "curve", "ablation", "params", "format", "bytes",
+               "gzip_bytes", "public", "private", "latency_ms", "latency_p90_ms"]
     return pd.DataFrame(rows, columns=columns)
 
 
-def int8_drops(measured: Iterable[dict], fmt: str = "litert_int8") -> pd.DataFrame:
+def format_means(table: pd.DataFrame) -> pd.DataFrame:
+    """Each model's files averaged over its seeds (an ablation is a model of its own), so
+    that a claim about a model's file does not rest on its luckiest seed."""
+    columns = ["family", "curve", "ablation", "params", "format", "seeds", "bytes", "private",
+               "private_std", "latency_ms"]
+    if table.empty:
+        return pd.DataFrame(columns=columns)
+    grouped = table.groupby(["family", "curve", "ablation", "params", "format"],
+                            as_index=False).agg(
+        seeds=("run_id", "count"), bytes=("bytes", "mean"), private=("private", "mean"),
+        private_std=("private", "std"), latency_ms=("latency_ms", "mean"))
+    return grouped[columns]
+
+
+def int8_drops(measured: Iterable[dict], records: Iterable[Record] = (),
+               fmt: str = "litert_int8") -> pd.DataFrame:
     """Each model's Private accuracy change from its Keras float32 file to ``fmt``, with a
     paired standard error over the test images."""
+    ablation = {r.run_id: r.config.ablation for r in records}
     rows = []
     for m in measured:
         base, quant = m["formats"]["keras_float32"], m["formats"].get(fmt)
@@ -275,8 +299,27 @@ def int8_drops(measured: Iterable[dict], fmt: str = "litert_int8") -> pd.DataFra
         change = stats.paired_difference([decode_hits(quant["private_hits"])],
                                          [decode_hits(base["private_hits"])])
         rows.append({"run_id": m["run_id"], "family": m["family"], "curve": CURVE_OF[m["family"]],
-                     "params": m["params"], "change": change.value, "se": change.se})
-    return pd.DataFrame(rows, columns=["run_id", "family", "curve", "params", "change", "se"])
+                     "ablation": ablation.get(m["run_id"], ""), "params": m["params"],
+                     "private": quant["private"], "base_private": base["private"],
+                     "change": change.value, "se": change.se,
+                     "calmed": quant.get("calmed_channels", 0),
+                     "uncalmed_private": quant.get("uncalmed_private", np.nan)})
+    return pd.DataFrame(rows, columns=["run_id", "family", "curve", "ablation", "params",
+                                       "private", "base_private", "change", "se", "calmed",
+                                       "uncalmed_private"])
+
+
+def int8_by_model(drops: pd.DataFrame) -> pd.DataFrame:
+    """The curve models' int8 change averaged over seeds; the error combines the seeds'
+    paired errors (each seed is scored on the same images, so this is a lower bound)."""
+    curve = drops[drops.ablation == ""]
+    columns = ["family", "curve", "params", "seeds", "change", "se", "calmed"]
+    if curve.empty:
+        return pd.DataFrame(columns=columns)
+    grouped = curve.groupby(["family", "curve", "params"], as_index=False).agg(
+        seeds=("run_id", "count"), change=("change", "mean"),
+        se=("se", lambda s: float(np.sqrt((s ** 2).sum()) / len(s))), calmed=("calmed", "mean"))
+    return grouped[columns].sort_values(["curve", "params"]).reset_index(drop=True)
 
 
 def smallest_beating(table: pd.DataFrame, private: float) -> pd.Series | None:

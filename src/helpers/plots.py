@@ -74,8 +74,8 @@ def learning_curves(record: Record) -> Figure:
         ax.plot(epochs, h.get(f"val_{key}", []), label="驗證 Validation")
         ax.set_ylabel(title)
         ax.grid(alpha=0.3)
-    axes[1].axvline(record.best_epoch, color="grey", ls=":", label="採用的週期 Epoch kept")
-    axes[1].set_xlabel("週期 Epoch")
+    axes[1].axvline(record.best_epoch, color="grey", ls=":", label="保留的 epoch · Epoch kept")
+    axes[1].set_xlabel("Epoch")
     axes[1].legend()
     return fig
 
@@ -122,7 +122,7 @@ FAMILY_STYLE = {
 REFERENCE_LABELS = {"hw3_cnn": "參考 HW3 ref.", "hw8_mobilenet": "參考 HW8 ref.",
                     "small_cnn": "參考小 CNN ref. small CNN"}
 # One accuracy range for every curve, so the pages compare at a glance.
-ACCURACY_RANGE = (0.3, 0.75)
+ACCURACY_RANGE = (0.2, 0.75)
 
 
 def _short_count(x: float, _=None) -> str:
