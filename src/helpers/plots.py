@@ -186,7 +186,7 @@ def per_class_figure(table: pd.DataFrame) -> Figure:
                 va="center", fontsize=10)
     ax.set_xlim(0, 1.15)
     ax.invert_yaxis()
-    ax.set_xlabel("Private 召回率 Recall（每類答對的比例 share of each class right）")
+    ax.set_xlabel("Private 召回率 Recall（每類答對的比例 share of each class predicted correctly）")
     return fig
 
 
