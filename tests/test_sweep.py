@@ -29,6 +29,9 @@ def test_a_papermill_run_leaves_record_weights_and_a_clean_notebook(real_data, t
     nbformat.validate(notebook)
     text = json.dumps(notebook)
     assert "image/png" in text and "injected-parameters" in text
+    assert notebook.cells[0].source.startswith("# mobilenet-8099-s0：")  # its sidebar title
+    hidden = [c for c in notebook.cells if "remove-cell" in c.metadata.get("tags", [])]
+    assert {"parameters", "injected-parameters"} <= {t for c in hidden for t in c.metadata.tags}
     # The reader sees the settings, no warnings and no paths of the machine.
     assert str(tmp_path) not in text and "/work/" not in text and "site-packages" not in text
     assert "Warning" not in text and not [c for c in notebook.cells
@@ -38,6 +41,24 @@ def test_a_papermill_run_leaves_record_weights_and_a_clean_notebook(real_data, t
 
 
 @pytest.mark.slow
+def test_presenting_a_notebook_twice_changes_nothing_more(tmp_path):
+    cells = [nbformat.v4.new_markdown_cell("# 訓練紀錄 · Training run\n\nOne point."),
+             nbformat.v4.new_code_cell("config = 'x'", metadata={"tags": ["parameters"]}),
+             nbformat.v4.new_code_cell("print(1)")]
+    path = tmp_path / "run.ipynb"
+    nbformat.write(nbformat.v4.new_notebook(cells=cells, metadata={"papermill": {
+        "input_path": "/work/x.md", "output_path": "/tmp/y.ipynb"}}), path)
+    sweep.present(path, "plain_cnn-8271-s0")
+    once = path.read_text(encoding="utf-8")
+    sweep.present(path, "plain_cnn-8271-s0")
+    assert path.read_text(encoding="utf-8") == once
+    notebook = nbformat.read(path, 4)
+    assert notebook.cells[0].source == "# plain_cnn-8271-s0：訓練紀錄 · Training run\n\nOne point."
+    assert notebook.cells[1].metadata.tags == ["parameters", "remove-cell"]
+    assert "tags" not in notebook.cells[2].metadata
+    assert "/work/" not in once and "/tmp/" not in once
+
+
 def test_a_failing_point_is_reported_and_the_others_finish(real_data, tmp_path, monkeypatch):
     monkeypatch.setenv("FER2013_PATH", str(real_data.source))
     orphan = quick("hw8_mobilenet", 56135, teacher="hw3_cnn-4746471-s0", ablation="distilled")

@@ -93,7 +93,7 @@ def run_point(config: TrainConfig, out_dir: str, threads: int | None = None,
             jupytext.read(NOTEBOOK), str(partial), kernel_name="python3",
             parameters={"config": config.to_json(), "threads": threads},
             progress_bar=False, cwd=str(PROJECT_ROOT), log_output=False)
-        _drop_machine_paths(partial)
+        present(partial, config.run_id)
         os.replace(partial, final)
         record = read_record(record_path(config.run_id, out))
         return {**summary, "status": "done", "notebook": str(final),
@@ -114,13 +114,26 @@ def run_point(config: TrainConfig, out_dir: str, threads: int | None = None,
                 os.environ[key] = value
 
 
-def _drop_machine_paths(path: Path) -> None:
-    """Papermill stores where it read and wrote the notebook; the reader needs neither."""
+TITLE = "# {run_id}：訓練紀錄 · Training run"
+HIDDEN_CELLS = {"parameters", "injected-parameters"}
+
+
+def present(path: Path, run_id: str) -> None:
+    """Ready an executed notebook for the appendix: titled by its run id (the sidebar lists
+    them all), its parameter cells hidden (the settings table shows them readably), and
+    without the machine paths papermill stores."""
     import nbformat
 
     notebook = nbformat.read(path, as_version=4)
     for key in ("input_path", "output_path"):
         notebook.metadata.get("papermill", {}).pop(key, None)
+    heading = next(c for c in notebook.cells if c.cell_type == "markdown")
+    lines = heading.source.splitlines()
+    heading.source = "\n".join([TITLE.format(run_id=run_id), *lines[1:]])
+    for cell in notebook.cells:
+        tags = cell.metadata.get("tags", [])
+        if HIDDEN_CELLS & set(tags) and "remove-cell" not in tags:
+            cell.metadata["tags"] = [*tags, "remove-cell"]
     nbformat.write(notebook, path)
 
 
