@@ -253,6 +253,11 @@ def parameter_splits(budget: int) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def _ablations(records: Iterable[Record]) -> dict[str, str]:
+    """Run id → ablation name ("" for curve runs), for tables keyed by run id only."""
+    return {r.run_id: r.config.ablation for r in records}
+
+
 FORMAT_ORDER = ("keras_float32", "litert_float32", "litert_float16", "litert_dynamic_int8",
                 "litert_int8")
 
@@ -260,7 +265,7 @@ FORMAT_ORDER = ("keras_float32", "litert_float32", "litert_float16", "litert_dyn
 def compression_table(measured: Iterable[dict], records: Iterable[Record] = ()) -> pd.DataFrame:
     """One row per model and export format: file size, accuracy and single-image latency,
     with the model's ablation when its training record is given."""
-    ablation = {r.run_id: r.config.ablation for r in records}
+    ablation = _ablations(records)
     rows = [{"run_id": m["run_id"], "family": m["family"], "curve": CURVE_OF[m["family"]],
              "ablation": ablation.get(m["run_id"], ""),
              "params": m["params"], "format": fmt, "bytes": f["bytes"],
@@ -290,7 +295,7 @@ def int8_drops(measured: Iterable[dict], records: Iterable[Record] = (),
                fmt: str = "litert_int8") -> pd.DataFrame:
     """Each model's Private accuracy change from its Keras float32 file to ``fmt``, with a
     paired standard error over the test images."""
-    ablation = {r.run_id: r.config.ablation for r in records}
+    ablation = _ablations(records)
     rows = []
     for m in measured:
         base, quant = m["formats"]["keras_float32"], m["formats"].get(fmt)
