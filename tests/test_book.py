@@ -145,7 +145,7 @@ def test_the_book_builds_with_no_results_and_says_so(tmp_path):
 
 
 @pytest.mark.slow
-def test_every_page_is_built_bilingual_with_its_images_and_taiwan_labels(built_book):
+def test_every_page_is_built_bilingual_with_its_images_captions_and_taiwan_labels(built_book):
     for page in PAGES:
         html_path = built_book / f"{page}.html"
         html = html_path.read_text(encoding="utf-8")
@@ -157,6 +157,8 @@ def test_every_page_is_built_bilingual_with_its_images_and_taiwan_labels(built_b
                 assert (html_path.parent / src).resolve().exists(), f"{page}: missing {src}"
         for alt in re.findall(r'<img[^>]+alt="([^"]*)"', html):
             assert len(alt) > 30 and not re.fullmatch(r"[0-9a-f]{20,}", alt), (page, alt)
+        for label in re.findall(r'<span class="caption-number">([^<]*)</span>', html):
+            assert re.fullmatch(r"圖／Figure \d+ ", label), (page, label)
         theme = html.split("<article", 1)[0] + html.rsplit("</article>", 1)[-1]
         assert not SIMPLIFIED.findall(theme), (page, SIMPLIFIED.findall(theme))
     intro = (built_book / "intro.html").read_text(encoding="utf-8")
