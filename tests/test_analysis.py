@@ -125,6 +125,29 @@ def test_curve_summary_reports_gain_and_a_peak(records):
     assert analysis.curve_summary(points, "nothing") == {"points": 0}
 
 
+def test_curve_summary_names_its_largest_fall_between_sizes(records):
+    points = analysis.curve_points(records)
+    assert analysis.curve_summary(points, "mobilenet")["dip"] is None  # 8K < 56K
+    dipped = points.copy()
+    middle = dipped[(dipped.curve == "mobilenet") & (dipped.params == 8099)].index[0]
+    dipped.loc[middle, "private"] = 0.70  # above the 56K point: a fall after it
+    summary = analysis.curve_summary(dipped, "mobilenet")
+    assert (summary["dip_from_params"], summary["dip_params"]) == (8099, 56135)
+    assert summary["dip"] == pytest.approx(0.70 - summary["largest_private"])
+    assert summary["dip_seeds"] == (1, 2) and summary["shape"] == "past_peak"
+    dipped.loc[middle, "private"] = summary["largest_private"] + 0.001  # within test noise
+    assert analysis.curve_summary(dipped, "mobilenet")["dip"] is None
+
+
+def test_untrained_models_are_those_with_no_seed_done(records):
+    plan = [TrainConfig("mobilenet", 8099, seed=1), TrainConfig("mobilenet", 19767),
+            TrainConfig("hw8_mobilenet", 56135, seed=2), TrainConfig("plain_cnn", 19026),
+            TrainConfig("mobilenet", 19767, ablation="long")]
+    waiting = analysis.untrained_models(plan, records, "mobilenet")
+    assert waiting[["family", "params", "knob"]].values.tolist() == [["mobilenet", 19767, 0.5]]
+    assert analysis.untrained_models([], records, "mobilenet").empty
+
+
 def test_plan_status_needs_the_exact_config(records):
     plan = [TrainConfig("mobilenet", 8099), TrainConfig("mobilenet", 8099, seed=1),
             TrainConfig("plain_cnn", 8271, epochs=7)]
@@ -200,3 +223,15 @@ def test_files_are_judged_on_the_seed_mean_and_ablations_stay_apart(records):
     curve = drops[drops.ablation == ""]
     assert by_model.change.iloc[0] == pytest.approx(curve.change.mean())
     assert 0 < by_model.se.iloc[0] < curve.se.max()  # two seeds narrow the error
+
+
+def test_points_table_puts_untrained_models_in_order_as_dashes(records):
+    from helpers import plots
+
+    points = analysis.curve_points(records)
+    waiting = analysis.untrained_models([TrainConfig("mobilenet", 19767)], records, "mobilenet")
+    frame = plots.points_table(points, "mobilenet", "α", waiting).data
+    assert frame["參數 Params"].tolist() == ["8,099", "19,767", "56,135"]
+    assert frame.Private.tolist()[1] == plots.NOT_TRAINED and frame["種子 Seeds"].tolist()[1] == 0
+    assert frame.α.tolist()[1] == "0.5"
+    assert plots.points_table(points, "mobilenet", "α").data.shape[0] == 2

@@ -137,9 +137,11 @@ def test_the_book_builds_with_no_results_and_says_so(tmp_path):
     assert "No run has finished yet" in text("q1_reference_models")
     assert "—" in text("intro") and "Every planned" not in text("q2_mobilenet")
     from helpers.config import load_plan
-    curve = [c for c in load_plan() if c.family in ("mobilenet", "hw8_mobilenet")
-             and not c.ablation]
-    assert f"Runs of this curve still to train: {len(curve)}." in text("q2_mobilenet")
+    targets = {c.target_params for c in load_plan()
+               if c.family in ("mobilenet", "hw8_mobilenet") and not c.ablation}
+    waiting = text("q2_mobilenet").split("Not trained yet:", 1)[1].split("shown as dashes", 1)[0]
+    assert all(f"({n:,} parameters)" in waiting for n in targets), waiting
+    assert text("q2_mobilenet").count("— 尚未訓練 not trained yet") == len(targets)
     assert "too few for a curve yet" in text("q2_mobilenet")
     assert "No run has finished yet" in text("appendix")
 

@@ -89,6 +89,19 @@ def plan_status(plan: Iterable[TrainConfig], records: Iterable[Record]) -> pd.Da
     return pd.DataFrame(rows, columns=["run_id", "family", "params", "seed", "ablation", "done"])
 
 
+def untrained_models(plan: Iterable[TrainConfig], records: Iterable[Record],
+                     curve: str) -> pd.DataFrame:
+    """The curve's planned models with no finished seed yet, with the knob each will use,
+    so that a page can name what its curve still lacks."""
+    done = {(r.family, r.params) for r in records if not r.config.ablation}
+    wanted = sorted({(c.family, c.target_params) for c in plan
+                     if not c.ablation and CURVE_OF[c.family] == curve}, key=lambda m: m[1])
+    rows = [{"curve": curve, "family": family, "params": params,
+             "knob": models.for_budget(family, params).knob}
+            for family, params in wanted if (family, params) not in done]
+    return pd.DataFrame(rows, columns=["curve", "family", "params", "knob"])
+
+
 def reference_models(records: Iterable[Record]) -> pd.DataFrame:
     """Q1's table: each reference model as we built and trained it, beside the report's."""
     table = runs(records)
@@ -160,7 +173,8 @@ def per_class(records: Iterable[Record], family: str, split: str = "private") ->
 def curve_summary(points: pd.DataFrame, curve: str) -> dict:
     """What a family's curve shows: its range, the gain per tenfold parameters, its peak,
     and its shape: still "rising" (the largest model is the best), "past_peak" (the largest
-    falls more than two standard errors below a smaller one) or "flat" after its best."""
+    falls more than two standard errors below a smaller one) or "flat" after its best; and
+    its largest fall between neighbouring sizes, so that "rising" is not read as monotonic."""
     sub = points[points.curve == curve].sort_values("params")
     if sub.empty:
         return {"points": 0}
@@ -170,7 +184,18 @@ def curve_summary(points: pd.DataFrame, curve: str) -> dict:
     noise = 2 * stats.binomial_se(float(best.private), TEST_IMAGES)
     shape = ("rising" if best.params == largest.params
              else "past_peak" if drop > noise else "flat")
+    steps = sub.assign(fall=sub.private.shift() - sub.private, from_params=sub.params.shift(),
+                       from_seeds=sub.seeds.shift())
+    dip = steps.loc[steps.fall.idxmax()] if len(sub) > 1 else None
+    has_dip = dip is not None and dip.fall > 2 * stats.binomial_se(float(dip.private),
+                                                                   TEST_IMAGES)
     return {"points": len(sub), "shape": shape, "smallest": int(sub.params.iloc[0]),
+            # The largest fall from one size to the next, when more than test-set noise.
+            "dip": float(dip.fall) if has_dip else None,
+            "dip_params": int(dip.params) if has_dip else None,
+            "dip_from_params": int(dip.from_params) if has_dip else None,
+            "dip_seeds": (int(dip.from_seeds), int(dip.seeds)) if has_dip else None,
+            "dip_std": float(dip.private_std) if has_dip else None,
             "largest": int(largest.params), "gain_per_decade": stats.gain_per_decade(
                 sub.params, sub.private),
             "best_params": int(best.params), "best_private": float(best.private),

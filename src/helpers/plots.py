@@ -212,21 +212,28 @@ def empty_figure(height: float = 2.0) -> Figure:
     return fig
 
 
-def points_table(points: pd.DataFrame, curve: str, knob: str) -> pd.DataFrame:
-    """A curve's points, Private first: mean ± std over seeds, the model's size and knob."""
-    sub = points[points.curve == curve].sort_values("params")
-    if sub.empty:
-        return pd.DataFrame({"Private": ["尚未訓練 · not trained yet"]}).style.hide(axis="index")
+NOT_TRAINED = "— 尚未訓練 not trained yet"
+
+
+def points_table(points: pd.DataFrame, curve: str, knob: str,
+                 untrained: pd.DataFrame | None = None) -> pd.DataFrame:
+    """A curve's points, Private first: mean ± std over seeds, the model's size and knob;
+    the ``untrained`` models (``analysis.untrained_models``) take their place as dashes."""
+    sub = points[points.curve == curve]
+    waiting = (untrained[untrained.curve == curve] if untrained is not None
+               else pd.DataFrame(columns=["params", "knob"]))
+    if sub.empty and waiting.empty:
+        return pd.DataFrame({"Private": [NOT_TRAINED]}).style.hide(axis="index")
 
     def pm(mean, std):
         return f"{mean:.4f}" if not np.isfinite(std) else f"{mean:.4f} ± {std:.4f}"
-    frame = pd.DataFrame({
-        "Private": [pm(m, s) for m, s in zip(sub.private, sub.private_std)],
-        "參數 Params": [f"{n:,}" for n in sub.params],
-        knob: [f"{k:.4g}" for k in sub.knob],
-        "種子 Seeds": sub.seeds.astype(int).tolist(),
-        "Public": [pm(m, s) for m, s in zip(sub.public, sub.public_std)],
-    })
+    rows = [{"Private": pm(p.private, p.private_std), "params": p.params, knob: f"{p.knob:.4g}",
+             "種子 Seeds": int(p.seeds), "Public": pm(p.public, p.public_std)}
+            for p in sub.itertuples()]
+    rows += [{"Private": NOT_TRAINED, "params": w.params, knob: f"{w.knob:.4g}",
+              "種子 Seeds": 0, "Public": "—"} for w in waiting.itertuples()]
+    frame = pd.DataFrame(rows).sort_values("params", kind="stable")
+    frame.insert(1, "參數 Params", [f"{n:,}" for n in frame.pop("params")])
     return frame.style.hide(axis="index")
 
 
