@@ -101,6 +101,12 @@ def test_a_failed_conversion_is_named_and_the_other_models_finish(trained, monke
     # Measured models are not measured again; the failed one is still pending.
     assert [r.run_id for r in compression.pending(
         [models[f][0] for f, _ in FAMILIES], out)] == ["plain_cnn-8271-s0"]
+    # The book names what has no record, and whether it could still be measured.
+    kept = models["mobilenet"][0]
+    lost = replace(kept, config=replace(kept.config, seed=9), weights="local_weights/gone.keras")
+    left = compression.unmeasured([models[f][0] for f, _ in FAMILIES] + [lost], out)
+    assert [(r.run_id, kept) for r, kept in left] == [("plain_cnn-8271-s0", True),
+                                                      ("mobilenet-8099-s9", False)]
 
 
 def test_unknown_schema_version_is_refused(tmp_path):

@@ -81,9 +81,9 @@ def ref_acc(x: float) -> str:
 
 def signed_gap(x: float | None, more_zh: str, less_zh: str, more_en: str,
                less_en: str) -> tuple[str, str]:
-    """A difference as words: "高 1.23 個百分點" / "1.23 points above", or a dash."""
+    """A difference as words: "高 1.23 個百分點" / "1.23 percentage points above", or a dash."""
     if not _finite(x):
         return MISSING, MISSING
     size = points(x, signed=False)
-    return ((f"{more_zh} {size} 個百分點", f"{size} points {more_en}") if x >= 0
-            else (f"{less_zh} {size} 個百分點", f"{size} points {less_en}"))
+    return ((f"{more_zh} {size} 個百分點", f"{size} percentage points {more_en}") if x >= 0
+            else (f"{less_zh} {size} 個百分點", f"{size} percentage points {less_en}"))

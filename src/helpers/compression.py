@@ -265,6 +265,14 @@ def pending(records: list[Record], out_dir: Path) -> list[Record]:
             and not record_path(r.run_id, out_dir).exists()]
 
 
+def unmeasured(records: list[Record], out_dir: Path | None = None) -> list[tuple[Record, bool]]:
+    """Trained models without a compression record, each with whether its weights are kept
+    here (measurable now) or not (it cannot be exported without retraining)."""
+    out_dir = Path(out_dir or results_dir())
+    return [(r, bool(r.weights) and (out_dir / r.weights).exists()) for r in records
+            if not record_path(r.run_id, out_dir).exists()]
+
+
 def run(out_dir: Path | None = None, data: FER2013 | None = None, only: list[str] | None = None,
         runs: int = LATENCY_RUNS) -> tuple[list[str], dict[str, str]]:
     """Measure every pending model; returns those done and the failures by run id."""
