@@ -47,11 +47,12 @@ def acc_pm(mean: float | None, std: float | None) -> str:
     return f"{mean:.4f} ± {std:.4f}" if _finite(std) else f"{mean:.4f}"
 
 
-def points(x: float | None, signed: bool = True) -> str:
-    """An accuracy difference in percentage points with two decimals."""
+def points(x: float | None, signed: bool = True, decimals: int = 2) -> str:
+    """An accuracy difference in percentage points (two decimals; a slope fitted to a
+    handful of points deserves fewer)."""
     if not _finite(x):
         return MISSING
-    return f"{100 * x:+.2f}" if signed else f"{100 * abs(x):.2f}"
+    return f"{100 * x:+.{decimals}f}" if signed else f"{100 * abs(x):.{decimals}f}"
 
 
 def count(n: int | float | None) -> str:
