@@ -259,18 +259,17 @@ def load(out_dir: Path | None = None) -> list[dict]:
     return [read(p) for p in sorted((Path(out_dir or results_dir()) / "compression").glob("*.json"))]
 
 
-def pending(records: list[Record], out_dir: Path) -> list[Record]:
-    """Trained models with kept weights on this machine and no compression record."""
-    return [r for r in records if r.weights and (out_dir / r.weights).exists()
-            and not record_path(r.run_id, out_dir).exists()]
-
-
 def unmeasured(records: list[Record], out_dir: Path | None = None) -> list[tuple[Record, bool]]:
     """Trained models without a compression record, each with whether its weights are kept
     here (measurable now) or not (it cannot be exported without retraining)."""
     out_dir = Path(out_dir or results_dir())
     return [(r, bool(r.weights) and (out_dir / r.weights).exists()) for r in records
             if not record_path(r.run_id, out_dir).exists()]
+
+
+def pending(records: list[Record], out_dir: Path) -> list[Record]:
+    """Trained models with kept weights on this machine and no compression record."""
+    return [r for r, kept in unmeasured(records, out_dir) if kept]
 
 
 def run(out_dir: Path | None = None, data: FER2013 | None = None, only: list[str] | None = None,
