@@ -148,6 +148,27 @@ def test_untrained_models_are_those_with_no_seed_done(records):
     assert analysis.untrained_models([], records, "mobilenet").empty
 
 
+def test_untrained_models_match_the_planned_target_not_the_built_count():
+    near = replace(record_with("mobilenet", 8099, 0, hits(0.5)),
+                   config=TrainConfig("mobilenet", 8100))
+    plan = [TrainConfig("mobilenet", 8100), TrainConfig("mobilenet", 19767)]
+    waiting = analysis.untrained_models(plan, [near], "mobilenet")
+    assert waiting.params.tolist() == [19767]
+
+
+def test_ablation_changes_compare_with_the_curve_twin():
+    plan = [TrainConfig("hw8_mobilenet", 56135, epochs=50),
+            TrainConfig("hw3_cnn", 4746471, precision="mixed_bfloat16", epochs=50),
+            TrainConfig("hw3_cnn", 4746471, precision="mixed_bfloat16", epochs=100,
+                        ablation="long")]
+    changes = analysis.ablation_changes(plan)
+    assert changes[["run_id", "twin", "setting", "curve_value", "ablation_value"]].values.tolist() \
+        == [["hw3_cnn-4746471-s0-long", "hw3_cnn-4746471-s0", "epochs", 50, 100]]
+    with pytest.raises(ValueError, match="hw3_cnn-4746471-s1-long"):
+        analysis.ablation_changes([TrainConfig("hw3_cnn", 4746471, seed=1, ablation="long",
+                                               epochs=100)])
+
+
 def test_plan_status_needs_the_exact_config(records):
     plan = [TrainConfig("mobilenet", 8099), TrainConfig("mobilenet", 8099, seed=1),
             TrainConfig("plain_cnn", 8271, epochs=7)]

@@ -89,11 +89,32 @@ def plan_status(plan: Iterable[TrainConfig], records: Iterable[Record]) -> pd.Da
     return pd.DataFrame(rows, columns=["run_id", "family", "params", "seed", "ablation", "done"])
 
 
+def ablation_changes(plan: Iterable[TrainConfig]) -> pd.DataFrame:
+    """Each ablation's settings that differ from its curve twin (same family, size and seed),
+    so that a reader sees exactly what the ablation changed."""
+    plan = list(plan)
+    twins = {(c.family, c.target_params, c.seed): c for c in plan if not c.ablation}
+    rows = []
+    for c in plan:
+        if not c.ablation:
+            continue
+        twin = twins.get((c.family, c.target_params, c.seed))
+        if twin is None:
+            raise ValueError(f"ablation {c.run_id} has no curve point of the same family, size "
+                             f"and seed in the plan to compare with")
+        curve_values = twin.to_dict()
+        rows += [{"run_id": c.run_id, "twin": twin.run_id, "setting": key,
+                  "curve_value": curve_values[key], "ablation_value": value}
+                 for key, value in c.to_dict().items()
+                 if key != "ablation" and value != curve_values[key]]
+    return pd.DataFrame(rows, columns=["run_id", "twin", "setting", "curve_value", "ablation_value"])
+
+
 def untrained_models(plan: Iterable[TrainConfig], records: Iterable[Record],
                      curve: str) -> pd.DataFrame:
     """The curve's planned models with no finished seed yet, with the knob each will use,
     so that a page can name what its curve still lacks."""
-    done = {(r.family, r.params) for r in records if not r.config.ablation}
+    done = {(r.family, r.config.target_params) for r in records if not r.config.ablation}
     wanted = sorted({(c.family, c.target_params) for c in plan
                      if not c.ablation and CURVE_OF[c.family] == curve}, key=lambda m: m[1])
     rows = [{"curve": curve, "family": family, "params": params,
