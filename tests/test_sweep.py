@@ -99,19 +99,30 @@ def test_an_unreadable_record_is_moved_aside_and_its_point_trained_again(tmp_pat
 
 
 def test_a_student_is_trained_again_after_its_teacher(tmp_path):
-    import os
-
     teacher = TrainConfig("mobilenet", 8099, epochs=2)
     student = TrainConfig("mobilenet", 19767, epochs=2, teacher=teacher.run_id,
                           ablation="distilled")
-    records.write_record(make_record(teacher), tmp_path)
-    student_path = records.write_record(make_record(student, knob=0.5, params=19767), tmp_path)
+    taught = make_record(teacher)
+    records.write_record(taught, tmp_path)
+    records.write_record(make_record(student, knob=0.5, params=19767,
+                                     teacher_fingerprint=records.fingerprint(taught)), tmp_path)
     assert sweep.pending([teacher, student], tmp_path) == []
-    os.utime(student_path, (1, 1))  # the teacher's record is newer than the student's
+    # The teacher trained again: another record, another fingerprint; file times play no part.
+    records.write_record(make_record(teacher, train_seconds=99.0), tmp_path)
     assert sweep.pending([teacher, student], tmp_path) == [student]
     # A teacher that is itself pending retrains its student after it.
     (tmp_path / f"{teacher.run_id}.json").unlink()
     assert sweep.pending([teacher, student], tmp_path) == [teacher, student]
+
+
+def test_a_dry_run_leaves_an_unreadable_record_in_place(tmp_path, capsys):
+    config = TrainConfig("mobilenet", 8099, epochs=2)
+    path = tmp_path / f"{config.run_id}.json"
+    path.write_text('{"schema_version": ')
+    assert sweep.pending([config], tmp_path, move_aside=False) == [config]
+    assert path.read_text() == '{"schema_version": '
+    assert not path.with_name(path.name + ".unreadable").exists()
+    assert config.run_id in capsys.readouterr().err
 
 
 def test_dry_run_lists_done_and_todo(tmp_path, capsys):

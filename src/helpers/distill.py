@@ -27,7 +27,7 @@ from ._quiet import import_keras
 from .atomic import atomic_path
 from .data import FER2013
 from .pipeline import make_dataset
-from .records import Record, read_record, record_path
+from .records import Record, fingerprint, read_record, record_path
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -46,12 +46,6 @@ def teacher_record(teacher: str, out_dir: Path) -> Record:
         raise FileNotFoundError(f"teacher {teacher!r} has no result in {out_dir} (no {path.name});"
                                 f" train it first: python -m helpers.sweep --only '{teacher}'")
     return read_record(path)
-
-
-def fingerprint(record: Record) -> str:
-    """A short hash of a whole record: another training of the teacher, another fingerprint."""
-    text = json.dumps(record.to_dict(), sort_keys=True)
-    return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
 def teacher_probabilities(record: Record, data: FER2013, out_dir: Path) -> dict[str, np.ndarray]:

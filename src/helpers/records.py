@@ -10,9 +10,10 @@ once with test-time flip averaging.  Labels and predictions stay out.
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import json
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -92,8 +93,8 @@ class Record:
     data_sha256: str
     scores: dict[str, Score]
     weights: str = ""
+    teacher_fingerprint: str = ""
     schema_version: int = SCHEMA_VERSION
-    extra_fields: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     @property
     def run_id(self) -> str:
@@ -112,8 +113,7 @@ class Record:
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON values, the config and scores nested."""
-        d = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)
-             if f.name != "extra_fields"}
+        d = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
         d["config"] = self.config.to_dict()
         d["scores"] = {k: dataclasses.asdict(v) for k, v in self.scores.items()}
         d["run_id"] = self.run_id
@@ -129,7 +129,7 @@ class Record:
         if version != SCHEMA_VERSION:
             raise ValueError(f"{where}: schema_version {version!r} is not {SCHEMA_VERSION}, the "
                              "one this code reads; delete the record and train its point again")
-        names = {f.name for f in dataclasses.fields(cls)} - {"extra_fields"}
+        names = {f.name for f in dataclasses.fields(cls)}
         required = {f.name for f in dataclasses.fields(cls)
                     if f.default is dataclasses.MISSING
                     and f.default_factory is dataclasses.MISSING}
@@ -151,6 +151,13 @@ class Record:
             raise ValueError(f"{where}: run_id {run_id!r} does not match its config "
                              f"({record.run_id!r})")
         return record
+
+
+def fingerprint(record: Record) -> str:
+    """A short hash of a whole record: another training of a teacher, another fingerprint,
+    so that its students know when their soft labels are out of date."""
+    text = json.dumps(record.to_dict(), sort_keys=True)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
 def record_path(run_id: str, directory: Path | None = None) -> Path:

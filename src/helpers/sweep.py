@@ -25,17 +25,18 @@ from pathlib import Path
 
 from .config import TrainConfig, load_plan, sweep_file
 from .data import PROJECT_ROOT, resolve_path
-from .records import Record, read_record, record_path, results_dir
+from .records import Record, fingerprint, read_record, record_path, results_dir
 
 NOTEBOOK = PROJECT_ROOT / "book" / "runs" / "train.md"
 DEFAULT_WORKERS, DEFAULT_THREADS = 2, 1
 
 
-def current_record(config: TrainConfig, out_dir: Path) -> Record | None:
+def current_record(config: TrainConfig, out_dir: Path, move_aside: bool = True) -> Record | None:
     """The point's record if it holds this config, else None.
 
     An unreadable record is moved aside to ``<run-id>.json.unreadable`` (not
-    lost, and out of the results' ``*.json``) with a line saying so.
+    lost, and out of the results' ``*.json``) with a line saying so; with
+    ``move_aside=False`` (a dry run) it only says so.
     """
     path = record_path(config.run_id, out_dir)
     if not path.exists():
@@ -43,6 +44,9 @@ def current_record(config: TrainConfig, out_dir: Path) -> Record | None:
     try:
         record = read_record(path)
     except ValueError as exc:
+        if not move_aside:
+            print(f"{exc}\n  the point will be trained again", file=sys.stderr)
+            return None
         kept = path.with_name(path.name + ".unreadable")
         os.replace(path, kept)
         print(f"{exc}\n  moved to {kept.name}; the point will be trained again",
@@ -51,16 +55,18 @@ def current_record(config: TrainConfig, out_dir: Path) -> Record | None:
     return record if record.config == config else None
 
 
-def pending(plan: list[TrainConfig], out_dir: Path) -> list[TrainConfig]:
-    """The points to train: no current record, or a student whose teacher is newer."""
+def pending(plan: list[TrainConfig], out_dir: Path, move_aside: bool = True) -> list[TrainConfig]:
+    """The points to train: no current record, or a student whose teacher was trained again
+    since (or is about to be)."""
     todo: list[TrainConfig] = []
     for config in plan:
-        record = current_record(config, out_dir)
-        teacher_newer = bool(config.teacher) and record is not None and (
-            config.teacher in {c.run_id for c in todo}
-            or record_path(config.teacher, out_dir).stat().st_mtime
-            > record_path(config.run_id, out_dir).stat().st_mtime)
-        if record is None or teacher_newer:
+        record = current_record(config, out_dir, move_aside)
+        if record is not None and config.teacher:
+            teacher_path = record_path(config.teacher, out_dir)
+            retrained = (config.teacher in {c.run_id for c in todo} or not teacher_path.exists()
+                         or fingerprint(read_record(teacher_path)) != record.teacher_fingerprint)
+            record = None if retrained else record
+        if record is None:
             todo.append(config)
     return todo
 
@@ -217,7 +223,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         plan = select(load_plan(args.plan or sweep_file()), args.only)
         out_dir = Path(args.out or results_dir())
-        todo = pending(plan, out_dir)
+        todo = pending(plan, out_dir, move_aside=not args.dry_run)
         if args.dry_run:
             waiting = {c.run_id for c in todo}
             for config in plan:

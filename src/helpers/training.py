@@ -210,7 +210,7 @@ def train(config: TrainConfig, data: FER2013 | None = None, out_dir: Path | None
     work = out_dir / "checkpoints" / config.run_id
     teacher = distill.teacher_record(config.teacher, out_dir) if config.teacher else None
     stamp = json.dumps({"config": config.to_dict(), "data_sha256": data.sha256,
-                        "teacher": distill.fingerprint(teacher) if teacher else ""},
+                        "teacher": fingerprint(teacher) if teacher else ""},
                        sort_keys=True)
     _prepare_checkpoint(work, stamp)
 
@@ -266,7 +266,8 @@ def train(config: TrainConfig, data: FER2013 | None = None, out_dir: Path | None
                   "git_commit": _git_commit()},
         data_sha256=data.sha256,
         scores={name: evaluate(model, data[name]) for name in SCORED_SPLITS},
-        weights=str(weights.relative_to(out_dir)))
+        weights=str(weights.relative_to(out_dir)),
+        teacher_fingerprint=fingerprint(teacher) if teacher else "")
     write_record(record, out_dir)
     shutil.rmtree(work, ignore_errors=True)
     return record, model
