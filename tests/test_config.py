@@ -54,6 +54,7 @@ points:
      r"point 1: unknown setting\(s\) \['patience'\]"),
     ("points:\n  - {family: resnet, targets: [8099]}", r"point 1: family must be one of"),
     ("points:\n  - {family: mobilenet, targets: 8099}", r"point 1: 'targets' and 'seeds'"),
+    ("points:\n  - {family: mobilenet, targets: [8099], seeds: []}", r"point 1: 'targets' and 'seeds'"),
     ("points:\n  - {family: mobilenet, targets: [8099]}\n  - {family: mobilenet, targets: [8099]}",
      r"point 2: mobilenet-8099-s0 is listed twice"),
     ("points:\n  - {family: mobilenet, targets: [8099], settings: {teacher: hw3_cnn-1-s0}}",

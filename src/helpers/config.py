@@ -140,7 +140,7 @@ def load_plan(path: str | os.PathLike | None = None) -> list[TrainConfig]:
             raise ValueError(f"{where}: unknown key(s) {extra}; expected family, targets, "
                              "seeds and settings")
         targets, seeds = entry.get("targets"), entry.get("seeds", [0])
-        if not isinstance(targets, list) or not targets or not isinstance(seeds, list):
+        if not isinstance(targets, list) or not targets or not isinstance(seeds, list) or not seeds:
             raise ValueError(f"{where}: 'targets' and 'seeds' must be non-empty lists")
         for target in targets:
             for seed in seeds:
