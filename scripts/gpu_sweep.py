@@ -24,6 +24,8 @@ import tarfile
 import time
 from pathlib import Path
 
+from helpers.atomic import atomic_path
+
 ROOT = Path(__file__).resolve().parents[1]
 # Each worker holds one small model and its pipeline; eight share an H200 comfortably and
 # leave two cores apiece for augmentation on a 16-core host.
@@ -54,7 +56,7 @@ def archive_results(results: Path, archive: Path) -> int:
     """Pack every finished record with its notebook and weights; returns how many records."""
     archive.parent.mkdir(parents=True, exist_ok=True)
     records = sorted(results.glob("*.json"))
-    with tarfile.open(archive, "w:gz") as tar:
+    with atomic_path(archive, suffix=".tar.gz") as tmp, tarfile.open(tmp, "w:gz") as tar:
         for record in records:
             tar.add(record, arcname=f"results/{record.name}")
             for folder, suffix in (("notebooks", ".ipynb"), ("weights", ".keras"),

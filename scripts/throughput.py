@@ -19,6 +19,8 @@ import sys
 import time
 from pathlib import Path
 
+from helpers.atomic import atomic_path
+
 FER_SIZE, CLASSES = 48, 7
 REFERENCE = {"hw8_mobilenet": 56135, "hw3_cnn": 4746471}
 
@@ -129,7 +131,8 @@ def main(argv: list[str] | None = None) -> None:
         return
     rows = run_all(args.models, args.seconds, args.quick)
     if args.json:
-        args.json.write_text(json.dumps(rows, indent=1) + "\n")
+        with atomic_path(args.json) as tmp:
+            tmp.write_text(json.dumps(rows, indent=1) + "\n")
 
 
 if __name__ == "__main__":

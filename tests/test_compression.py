@@ -109,6 +109,15 @@ def test_a_failed_conversion_is_named_and_the_other_models_finish(trained, monke
                                                       ("mobilenet-8099-s9", False)]
 
 
+@pytest.mark.parametrize("text, expected", [('{"schema_version": ', "not a compression record"),
+                                            ("[1, 2]", "expected a JSON object")])
+def test_an_unreadable_compression_record_is_refused_by_name(tmp_path, text, expected):
+    path = tmp_path / "broken.json"
+    path.write_text(text)
+    with pytest.raises(ValueError, match=rf"broken\.json: {expected}"):
+        compression.read(path)
+
+
 def test_unknown_schema_version_is_refused(tmp_path):
     path = tmp_path / "x.json"
     path.write_text(json.dumps({"schema_version": 7}))

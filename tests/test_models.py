@@ -95,7 +95,7 @@ def test_hw8_mobilenet_is_the_listing_with_its_counts_and_macs():
 
 
 def test_hw8_listing_variants_dense30_and_max_pooling():
-    dense30 = models.hw8_mobilenet(head_units=30)
+    dense30 = models.hw8_mobilenet(head_units=models.HW8_LISTING_HEAD_UNITS)
     assert describe(dense30) == hw8_listing(head=30)
     counts = models.param_counts(dense30)
     assert (counts.total, counts.non_trainable) == (47_023, 1_164)

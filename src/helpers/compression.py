@@ -21,6 +21,7 @@ import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -28,6 +29,9 @@ from . import models
 from ._quiet import import_keras, import_tensorflow
 from .data import FER2013, load_fer2013
 from .records import Record, encode_hits, load_records, results_dir, write_json_atomic
+
+if TYPE_CHECKING:
+    import keras
 
 SCHEMA_VERSION = 2
 FORMATS = ("keras_float32", "litert_float32", "litert_float16", "litert_dynamic_int8",
@@ -48,7 +52,7 @@ def calibration_images(data: FER2013, n: int = CALIBRATION_IMAGES, seed: int = 0
     return data.train.images[np.sort(pick)].astype(np.float32)
 
 
-def float32_twin(model, record: Record):
+def float32_twin(model: keras.Model, record: Record) -> keras.Model:
     """The model computing in float32: LiteRT has no bfloat16 kernels, and a model trained in
     mixed bfloat16 keeps float32 weights, so its float32 build takes them unchanged."""
     if all(layer.dtype_policy.name == "float32" for layer in model.layers):
@@ -68,7 +72,7 @@ CALM_RATIO = 20
 CALM_AGREEMENT = 0.99
 
 
-def calm_dead_channels(model) -> tuple[object, int]:
+def calm_dead_channels(model: keras.Model) -> tuple[keras.Model, int]:
     """A copy of the model in which batch-norm channels that barely vary carry their layer's
     median multiplier, and how many channels changed.
 
@@ -98,7 +102,7 @@ def calm_dead_channels(model) -> tuple[object, int]:
     return copy, calmed
 
 
-def export(model, fmt: str, calibration: np.ndarray) -> bytes:
+def export(model: keras.Model, fmt: str, calibration: np.ndarray) -> bytes:
     """One format's file contents."""
     tf = import_tensorflow()
     if fmt == "keras_float32":
@@ -149,7 +153,7 @@ class LiteRTModel:
         return self.interpreter.get_tensor(self.output["index"])
 
 
-def predictor(model, fmt: str, content: bytes) -> Callable[[np.ndarray], np.ndarray]:
+def predictor(model: keras.Model, fmt: str, content: bytes) -> Callable[[np.ndarray], np.ndarray]:
     """Class scores from float pixels, for the Keras model or a LiteRT file."""
     if fmt == "keras_float32":
         tf = import_tensorflow()
@@ -246,8 +250,14 @@ def record_path(run_id: str, out_dir: Path | None = None) -> Path:
 
 
 def read(path: Path) -> dict:
-    """One compression record; another schema version is refused by name."""
-    values = json.loads(Path(path).read_text(encoding="utf-8"))
+    """One compression record; an unreadable file or another schema version is refused by name."""
+    try:
+        values = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ValueError(f"{path}: not a compression record ({exc}); restore it with git or "
+                         "delete it and run python -m helpers.compression") from None
+    if not isinstance(values, dict):
+        raise ValueError(f"{path}: expected a JSON object, got {type(values).__name__}")
     if values.get("schema_version") != SCHEMA_VERSION:
         raise ValueError(f"{path}: schema_version {values.get('schema_version')!r} is not "
                          f"{SCHEMA_VERSION}; delete it and run python -m helpers.compression")

@@ -11,18 +11,24 @@ from __future__ import annotations
 
 import warnings
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import matplotlib
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 from matplotlib import font_manager
+from matplotlib.axes import Axes
 from matplotlib.figure import Figure
+from pandas.io.formats.style import Styler
 
 from .config import TrainConfig
 from .data import CLASS_NAMES_EN, CLASS_NAMES_ZH
 from .models import layer_table
 from .records import Record
+
+if TYPE_CHECKING:
+    import keras
 
 
 def use_cjk_font() -> str:
@@ -49,7 +55,7 @@ SPLIT_LABELS = {"val": "驗證 Validation", "public": "Public (PublicTest)",
                 "private": "Private (PrivateTest)"}
 
 
-def settings_table(config: TrainConfig) -> pd.DataFrame:
+def settings_table(config: TrainConfig) -> Styler:
     """The settings a run trained with, one row each."""
     values = {k: v for k, v in config.to_dict().items() if v is not None and v != ""}
     frame = pd.DataFrame({"設定 Setting": list(values),
@@ -57,7 +63,7 @@ def settings_table(config: TrainConfig) -> pd.DataFrame:
     return frame.style.hide(axis="index")
 
 
-def layer_summary(model) -> pd.DataFrame:
+def layer_summary(model: keras.Model) -> Styler:
     """The model layer by layer: type, output shape, parameters and multiply-adds."""
     frame = pd.DataFrame(layer_table(model))
     frame.columns = ["層 Layer", "類型 Type", "輸出 Output", "參數 Params", "乘加 MACs"]
@@ -80,7 +86,7 @@ def learning_curves(record: Record) -> Figure:
     return fig
 
 
-def scores_table(record: Record) -> pd.DataFrame:
+def scores_table(record: Record) -> Styler:
     """Accuracy on each split, one pass and with flip averaging."""
     frame = pd.DataFrame({
         "準確率 Accuracy": [record.accuracy(s) for s in SPLIT_LABELS],
@@ -91,7 +97,7 @@ def scores_table(record: Record) -> pd.DataFrame:
                                "影像數 Images": "{:,}"})
 
 
-def confusion_matrix(record: Record, split: str = "private", ax=None) -> Figure:
+def confusion_matrix(record: Record, split: str = "private", ax: Axes | None = None) -> Figure:
     """Row-normalised confusion matrix in percent: each row is one true class."""
     import seaborn as sns
 
@@ -143,7 +149,7 @@ def readable_log_ticks(axis) -> None:
     axis.set_minor_formatter(ticker.NullFormatter())
 
 
-def budget_figure(points: pd.DataFrame, curves, reference: dict | None = None,
+def budget_figure(points: pd.DataFrame, curves: list[str], reference: dict | None = None,
                   x: str = "params") -> Figure:
     """Private accuracy against parameters (log scale), one line per family, mean ± std
     over seeds as error bars, the reference report's points as grey crosses."""
@@ -216,7 +222,7 @@ NOT_TRAINED = "— 尚未訓練 not trained yet"
 
 
 def points_table(points: pd.DataFrame, curve: str, knob: str,
-                 untrained: pd.DataFrame | None = None) -> pd.DataFrame:
+                 untrained: pd.DataFrame | None = None) -> Styler:
     """A curve's points, Private first: mean ± std over seeds, the model's size and knob;
     the ``untrained`` models (``analysis.untrained_models``) take their place as dashes."""
     sub = points[points.curve == curve]

@@ -64,7 +64,8 @@ def build_model(config: TrainConfig) -> tuple[keras.Model, models.Budget]:
 
 
 def compile_model(model: keras.Model, config: TrainConfig, steps_per_epoch: int,
-                  loss="sparse_categorical_crossentropy", metrics=("accuracy",)) -> keras.Model:
+                  loss: str | keras.losses.Loss = "sparse_categorical_crossentropy",
+                  metrics: tuple = ("accuracy",)) -> keras.Model:
     """AdamW, a linear warm-up from a tenth of the peak rate, then cosine decay to 0."""
     keras = import_keras()
     warmup = min(config.warmup_epochs, config.epochs - 1) * steps_per_epoch
@@ -237,13 +238,9 @@ def train(config: TrainConfig, data: FER2013 | None = None, out_dir: Path | None
                             training=True, augment=config.augment, seed=config.seed,
                             shift=config.shift, rotation=config.rotation, zoom=config.zoom)
     val_ds = make_dataset(data.val.images, val_targets, 512, training=False)
-    epochs_before = len(val_so_far)
-    start = time.perf_counter()
-    if epochs_before < config.epochs:
+    if len(val_so_far) < config.epochs:
         model.fit(train_ds, validation_data=val_ds, epochs=config.epochs, verbose=0, shuffle=False,
                   callbacks=_callbacks(work, max(val_so_far, default=-1.0)))
-    seconds = time.perf_counter() - start
-
     history = read_history(history_csv)
     model.load_weights(str(work / "best.weights.h5"))
     counts = models.param_counts(model)
@@ -251,14 +248,14 @@ def train(config: TrainConfig, data: FER2013 | None = None, out_dir: Path | None
     with atomic_path(weights, suffix=".keras") as tmp:
         model.save(tmp)
     tf = import_tensorflow()
+    seconds = train_seconds(work / "timing.json")
     record = Record(
         config=config, knob=budget.knob, params=counts.total,
         trainable_params=counts.trainable, non_trainable_params=counts.non_trainable,
         macs=models.count_macs(model), epochs_run=len(history.get("epoch", [])),
         best_epoch=int(np.argmax(history["val_accuracy"])) + 1, history=history,
-        train_seconds=train_seconds(work / "timing.json"),
-        images_per_second=(len(history["epoch"]) - epochs_before) * len(train_split)
-        / max(seconds, 1e-9),
+        train_seconds=seconds,
+        images_per_second=len(history["epoch"]) * len(train_split) / max(seconds, 1e-9),
         device=device_name(),
         threads=int(threads or tf.config.threading.get_intra_op_parallelism_threads()
                     or os.cpu_count() or 1),
