@@ -156,6 +156,17 @@ def test_untrained_models_match_the_planned_target_not_the_built_count():
     assert waiting.params.tolist() == [19767]
 
 
+def test_curve_recipe_is_shared_by_every_curve_point():
+    plan = [TrainConfig("mobilenet", 8099, epochs=50, ablation="long"),
+            TrainConfig("mobilenet", 19767, epochs=30),
+            TrainConfig("hw3_cnn", 4746471, epochs=30, precision="mixed_bfloat16")]
+    assert analysis.curve_recipe(plan).epochs == 30
+    with pytest.raises(ValueError, match="hw3_cnn-4746471-s0 has epochs = 40"):
+        analysis.curve_recipe(plan[:2] + [TrainConfig("hw3_cnn", 4746471, epochs=40)])
+    with pytest.raises(ValueError, match="no curve points"):
+        analysis.curve_recipe(plan[:1])
+
+
 def test_ablation_changes_compare_with_the_curve_twin():
     plan = [TrainConfig("hw8_mobilenet", 56135, epochs=50),
             TrainConfig("hw3_cnn", 4746471, precision="mixed_bfloat16", epochs=50),

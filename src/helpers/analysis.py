@@ -93,6 +93,27 @@ def plan_status(plan: Iterable[TrainConfig], records: Iterable[Record]) -> pd.Da
     return pd.DataFrame(rows, columns=["run_id", "family", "params", "seed", "ablation", "done"])
 
 
+# What may differ between curve points: which model, its size, its seed, and the precision
+# it computes in (the largest models train in mixed bfloat16, with the same recipe).
+POINT_SETTINGS = ("family", "target_params", "seed", "precision")
+
+
+def curve_recipe(plan: Iterable[TrainConfig]) -> TrainConfig:
+    """A curve point whose settings stand for every curve point's, so that the book states the
+    one recipe once; a plan whose curve points differ in anything else is refused by name."""
+    curve = [c for c in plan if not c.ablation]
+    if not curve:
+        raise ValueError("the plan has no curve points (every point is an ablation)")
+    first = curve[0].to_dict()
+    for config in curve[1:]:
+        for key, value in config.to_dict().items():
+            if key not in POINT_SETTINGS and value != first[key]:
+                raise ValueError(f"curve point {config.run_id} has {key} = {value!r}, but "
+                                 f"{curve[0].run_id} has {first[key]!r}: the curves share one "
+                                 f"recipe; make it an ablation or give every point the same")
+    return curve[0]
+
+
 def ablation_changes(plan: Iterable[TrainConfig]) -> pd.DataFrame:
     """Each ablation's settings that differ from its curve twin (same family, size and seed),
     so that a reader sees exactly what the ablation changed."""
