@@ -257,6 +257,20 @@ def test_files_are_judged_on_the_seed_mean_and_ablations_stay_apart(records):
     assert 0 < by_model.se.iloc[0] < curve.se.max()  # two seeds narrow the error
 
 
+def test_int8_contrast_reads_the_difference_against_its_error():
+    import pandas as pd
+    rows = lambda curve, changes, se: [{"curve": curve, "change": c, "se": se} for c in changes]
+    by_model = pd.DataFrame(rows("mobilenet", [-0.02, -0.04], 0.002)
+                            + rows("plain_cnn", [-0.001, 0.001], 0.002))
+    contrast = analysis.int8_contrast(by_model)
+    assert contrast["separable"] == pytest.approx(-0.03) and contrast["standard"] == pytest.approx(0)
+    assert contrast["se"] == pytest.approx(np.sqrt(2 * 0.002 ** 2 / 4 * 2))
+    assert contrast["verdict"] == "behind"
+    close = by_model.assign(change=[-0.001, 0.0, 0.0, 0.001])
+    assert analysis.int8_contrast(close)["verdict"] == "tie"
+    assert analysis.int8_contrast(by_model[by_model.curve == "mobilenet"])["verdict"] == ""
+
+
 def test_points_table_puts_untrained_models_in_order_as_dashes(records):
     from helpers import plots
 

@@ -391,6 +391,17 @@ def int8_by_model(drops: pd.DataFrame) -> pd.DataFrame:
     return grouped[columns].sort_values(["curve", "params"]).reset_index(drop=True)
 
 
+def int8_contrast(by_model: pd.DataFrame) -> dict:
+    """MobileNet's mean int8 change against the plain CNN's (``int8_by_model`` rows), with
+    the error of the difference and its reading, as Q4 reads a lead."""
+    mob, plain = (by_model[by_model.curve == c] for c in ("mobilenet", "plain_cnn"))
+    separable, standard = float(mob.change.mean()), float(plain.change.mean())
+    se = float(np.sqrt((mob.se ** 2).sum() / max(len(mob), 1) ** 2
+                       + (plain.se ** 2).sum() / max(len(plain), 1) ** 2))
+    return {"separable": separable, "standard": standard, "se": se,
+            "verdict": lead_verdict(separable - standard, se)}
+
+
 def smallest_beating(table: pd.DataFrame, private: float) -> pd.Series | None:
     """The smallest file (any model, any format) whose Private accuracy beats ``private``."""
     better = table[table.private > private]
