@@ -22,7 +22,6 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from pandas.io.formats.style import Styler
 
-from .book import acc_pm
 from .config import TrainConfig
 from .data import CLASS_NAMES_EN, CLASS_NAMES_ZH
 from .models import layer_table
@@ -231,9 +230,11 @@ def points_table(points: pd.DataFrame, curve: str, knob: str,
                else pd.DataFrame(columns=["params", "knob"]))
     if sub.empty and waiting.empty:
         return pd.DataFrame({"Private": [NOT_TRAINED]}).style.hide(axis="index")
-    rows = [{"Private": acc_pm(p.private, p.private_std), "params": p.params,
-             knob: f"{p.knob:.4g}", "種子 Seeds": int(p.seeds),
-             "Public": acc_pm(p.public, p.public_std)}
+
+    def pm(mean, std):
+        return f"{mean:.4f}" if not np.isfinite(std) else f"{mean:.4f} ± {std:.4f}"
+    rows = [{"Private": pm(p.private, p.private_std), "params": p.params, knob: f"{p.knob:.4g}",
+             "種子 Seeds": int(p.seeds), "Public": pm(p.public, p.public_std)}
             for p in sub.itertuples()]
     rows += [{"Private": NOT_TRAINED, "params": w.params, knob: f"{w.knob:.4g}",
               "種子 Seeds": 0, "Public": "—"} for w in waiting.itertuples()]
