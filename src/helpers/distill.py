@@ -14,8 +14,6 @@ on a machine without the teacher's weights and a retrained teacher recomputes th
 from __future__ import annotations
 
 import functools
-import hashlib
-import json
 import zipfile
 import zlib
 from pathlib import Path

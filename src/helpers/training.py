@@ -33,8 +33,8 @@ from ._quiet import import_keras, import_tensorflow
 from .atomic import atomic_path
 from .config import TrainConfig
 from .data import FER2013, Split, load_fer2013
-from .records import (SCORED_SPLITS, Record, Score, encode_hits, results_dir, weights_file,
-                      write_json_atomic, write_record)
+from .records import (SCORED_SPLITS, Record, Score, encode_hits, fingerprint, results_dir,
+                      weights_file, write_json_atomic, write_record)
 
 if TYPE_CHECKING:
     import keras
