@@ -281,3 +281,13 @@ def test_points_table_puts_untrained_models_in_order_as_dashes(records):
     assert frame.Private.tolist()[1] == plots.NOT_TRAINED and frame["種子 Seeds"].tolist()[1] == 0
     assert frame.α.tolist()[1] == "0.5"
     assert plots.points_table(points, "mobilenet", "α").data.shape[0] == 2
+
+
+def test_scores_table_prints_accuracies_with_four_decimals(records):
+    from helpers import plots
+
+    record = records[0]
+    shown = plots.scores_table(record).to_html()
+    for flip in (False, True):
+        assert f">{record.accuracy('private', flip=flip):.4f}<" in shown
+    assert f">{record.scores['private'].n:,}<" in shown

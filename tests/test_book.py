@@ -252,11 +252,11 @@ def test_every_recorded_training_notebook_is_valid_for_the_appendix():
         nbformat.validate(nbformat.read(path, as_version=4))
 
 
-def test_points_are_percentage_points_with_the_decimals_asked():
+def test_a_signed_gap_reads_as_words_in_both_languages():
     from helpers import book
 
-    assert book.points(0.14138, signed=False, decimals=1) == "14.1"
-    assert book.points(-0.0023) == "-0.23" and book.points(0.0023) == "+0.23"
-    assert book.points(float("nan")) == book.MISSING
+    assert book.signed_gap(0.0123, "高", "低", "above", "below") == (
+        "高 1.23 個百分點", "1.23 percentage points above")
+    assert book.signed_gap(float("nan"), "高", "低", "above", "below") == (book.MISSING, book.MISSING)
     assert book.signed_gap(-0.0064, "高", "低", "above", "below") == (
         "低 0.64 個百分點", "0.64 percentage points below")

@@ -24,6 +24,7 @@ from pandas.io.formats.style import Styler
 
 from .config import TrainConfig
 from .data import CLASS_NAMES_EN, CLASS_NAMES_ZH
+from .formats import MISSING, acc, acc_pm, count
 from .models import layer_table
 from .records import Record
 
@@ -67,7 +68,7 @@ def layer_summary(model: keras.Model) -> Styler:
     """The model layer by layer: type, output shape, parameters and multiply-adds."""
     frame = pd.DataFrame(layer_table(model))
     frame.columns = ["層 Layer", "類型 Type", "輸出 Output", "參數 Params", "乘加 MACs"]
-    return frame.style.format({"參數 Params": "{:,}", "乘加 MACs": "{:,}"}).hide(axis="index")
+    return frame.style.format({"參數 Params": count, "乘加 MACs": count}).hide(axis="index")
 
 
 def learning_curves(record: Record) -> Figure:
@@ -93,8 +94,8 @@ def scores_table(record: Record) -> Styler:
         "翻轉平均 Flip-averaged": [record.accuracy(s, flip=True) for s in SPLIT_LABELS],
         "影像數 Images": [record.scores[s].n for s in SPLIT_LABELS],
     }, index=list(SPLIT_LABELS.values()))
-    return frame.style.format({"準確率 Accuracy": "{:.4f}", "翻轉平均 Flip-averaged": "{:.4f}",
-                               "影像數 Images": "{:,}"})
+    return frame.style.format({"準確率 Accuracy": acc, "翻轉平均 Flip-averaged": acc,
+                               "影像數 Images": count})
 
 
 def confusion_matrix(record: Record, split: str = "private", ax: Axes | None = None) -> Figure:
@@ -218,7 +219,7 @@ def empty_figure(height: float = 2.0) -> Figure:
     return fig
 
 
-NOT_TRAINED = "— 尚未訓練 not trained yet"
+NOT_TRAINED = f"{MISSING} 尚未訓練 not trained yet"
 
 
 def points_table(points: pd.DataFrame, curve: str, knob: str,
@@ -230,16 +231,13 @@ def points_table(points: pd.DataFrame, curve: str, knob: str,
                else pd.DataFrame(columns=["params", "knob"]))
     if sub.empty and waiting.empty:
         return pd.DataFrame({"Private": [NOT_TRAINED]}).style.hide(axis="index")
-
-    def pm(mean, std):
-        return f"{mean:.4f}" if not np.isfinite(std) else f"{mean:.4f} ± {std:.4f}"
-    rows = [{"Private": pm(p.private, p.private_std), "params": p.params, knob: f"{p.knob:.4g}",
-             "種子 Seeds": int(p.seeds), "Public": pm(p.public, p.public_std)}
+    rows = [{"Private": acc_pm(p.private, p.private_std), "params": p.params, knob: f"{p.knob:.4g}",
+             "種子 Seeds": int(p.seeds), "Public": acc_pm(p.public, p.public_std)}
             for p in sub.itertuples()]
     rows += [{"Private": NOT_TRAINED, "params": w.params, knob: f"{w.knob:.4g}",
-              "種子 Seeds": 0, "Public": "—"} for w in waiting.itertuples()]
+              "種子 Seeds": 0, "Public": MISSING} for w in waiting.itertuples()]
     frame = pd.DataFrame(rows).sort_values("params", kind="stable")
-    frame.insert(1, "參數 Params", [f"{n:,}" for n in frame.pop("params")])
+    frame.insert(1, "參數 Params", [count(n) for n in frame.pop("params")])
     return frame.style.hide(axis="index")
 
 
