@@ -8,7 +8,7 @@ import pytest
 SRC = Path(__file__).resolve().parents[1] / "src" / "helpers"
 # Bottom to top; a module may import only modules of a lower layer.
 LAYERS = [
-    {"_quiet", "atomic", "formats"},
+    {"_quiet", "atomic", "formats", "families"},
     {"data"},
     {"models"},
     {"config"},
@@ -102,3 +102,14 @@ def test_lazy_imports_are_seen(tmp_path):
 @pytest.mark.parametrize("module", sorted(p.stem for p in SRC.glob("*.py") if p.stem != "__init__"))
 def test_module_has_a_docstring(module):
     assert ast.get_docstring(ast.parse((SRC / f"{module}.py").read_text())), module
+
+
+def test_reading_plans_and_records_leaves_tensorflow_unloaded():
+    """The sweep's coordinator only schedules; its workers are the ones that train."""
+    import subprocess
+    import sys
+
+    probe = ("import sys; import helpers.sweep, helpers.records, helpers.config; "
+             "print('tensorflow' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False", out.stderr

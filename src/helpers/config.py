@@ -19,7 +19,7 @@ from typing import Any
 import yaml
 
 from .data import PROJECT_ROOT
-from .models import FAMILIES
+from .families import FAMILIES
 
 SWEEP_FILE = PROJECT_ROOT / "sweep.yml"
 PRECISIONS = ("float32", "mixed_bfloat16")

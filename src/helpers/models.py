@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from ._quiet import import_keras
+from .families import FAMILIES, REFERENCE_FAMILIES, SCALED_FAMILIES
 
 keras = import_keras()
 layers = keras.layers
@@ -41,10 +42,6 @@ HW3_DROPOUT = 0.5
 HW8_HEAD_UNITS = 64
 HW8_LISTING_HEAD_UNITS = 30
 HW8_POOLING = "avg"
-
-REFERENCE_FAMILIES = ("hw3_cnn", "hw8_mobilenet")
-SCALED_FAMILIES = ("mobilenet", "plain_cnn", "hw3_scaled")
-FAMILIES = REFERENCE_FAMILIES + SCALED_FAMILIES
 
 
 def _scale(filters: int, alpha: float) -> int:
