@@ -3,6 +3,7 @@
 from dataclasses import replace
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from helpers import analysis, models
@@ -123,6 +124,22 @@ def test_curve_summary_reports_gain_and_a_peak(records):
     worse.loc[(worse.curve == "mobilenet") & (worse.params == 56135), "private"] = small - 0.005
     assert analysis.curve_summary(worse, "mobilenet")["shape"] == "flat"
     assert analysis.curve_summary(points, "nothing") == {"points": 0}
+
+
+def test_curve_summary_tells_a_bending_rise_from_a_straight_one():
+    params = [8_000, 20_000, 56_000, 180_000, 640_000]
+    straight = pd.DataFrame({"curve": "mobilenet", "params": params, "seeds": 1,
+                             "private": 0.3 + 0.1 * np.log10(params), "private_std": np.nan})
+    summary = analysis.curve_summary(straight, "mobilenet")
+    assert summary["middle_params"] == 56_000 and not summary["slowing"]
+    assert summary["gain_below_middle"] == pytest.approx(0.1)
+    assert summary["gain_above_middle"] == pytest.approx(0.1)
+    bending = straight.assign(private=[0.49, 0.57, 0.61, 0.625, 0.635])
+    summary = analysis.curve_summary(bending, "mobilenet")
+    assert summary["shape"] == "rising" and summary["slowing"]
+    assert summary["gain_above_middle"] < summary["gain_below_middle"] / 2
+    three = analysis.curve_summary(bending.iloc[:3], "mobilenet")
+    assert three["middle_params"] is None and not three["slowing"]
 
 
 def test_curve_summary_names_its_largest_fall_between_sizes(records):
@@ -291,3 +308,27 @@ def test_scores_table_prints_accuracies_with_four_decimals(records):
     for flip in (False, True):
         assert f">{record.accuracy('private', flip=flip):.4f}<" in shown
     assert f">{record.scores['private'].n:,}<" in shown
+
+
+def test_runs_carry_hours_and_threads_for_the_cost_paragraph(records):
+    table = analysis.runs(records)
+    assert table.threads.tolist() == [r.threads for r in records]
+    assert table.hours.sum() == pytest.approx(sum(r.train_seconds for r in records) / 3600)
+
+
+def test_bytes_figure_draws_ablations_hollow():
+    from helpers import plots
+
+    table = pd.DataFrame({"curve": ["mobilenet", "mobilenet"], "ablation": ["", "long"],
+                          "format": ["litert_int8", "litert_int8"], "bytes": [9e4, 9.2e4],
+                          "private": [0.60, 0.62]})
+    fig = plots.bytes_figure(table, reference=0.61855)
+    drawn = {tuple(c.get_offsets()[0]): c for c in fig.axes[0].collections if len(c.get_offsets())}
+
+    def filled(c):
+        return bool(c.get_facecolor().size) and c.get_facecolor()[0][3] > 0
+    assert filled(drawn[(9e4, 0.60)]) and not filled(drawn[(9.2e4, 0.62)])
+    labels = fig.legends[0].get_texts()
+    assert "空心：消融實驗 hollow: ablation" in [t.get_text() for t in labels]
+    solid = plots.bytes_figure(table.iloc[:1])
+    assert "空心：消融實驗 hollow: ablation" not in [t.get_text() for t in solid.legends[0].get_texts()]

@@ -53,13 +53,13 @@ def runs(records: Iterable[Record]) -> pd.DataFrame:
         "ablation": r.config.ablation, "knob": r.knob, "params": r.params,
         "non_trainable": r.non_trainable_params, "macs": r.macs, "seed": r.config.seed,
         "epochs": r.epochs_run, "best_epoch": r.best_epoch,
-        "hours": r.train_seconds / 3600, "device": r.device,
+        "hours": r.train_seconds / 3600, "device": r.device, "threads": r.threads,
         **{s: r.accuracy(s) for s in SCORED_SPLITS},
         **{f"flip_{s}": r.accuracy(s, flip=True) for s in SCORED_SPLITS},
     } for r in records]
     columns = ["run_id", "family", "curve", "ablation", "knob", "params", "non_trainable",
-               "macs", "seed", "epochs", "best_epoch", "hours", "device", *SCORED_SPLITS,
-               *(f"flip_{s}" for s in SCORED_SPLITS)]
+               "macs", "seed", "epochs", "best_epoch", "hours", "device", "threads",
+               *SCORED_SPLITS, *(f"flip_{s}" for s in SCORED_SPLITS)]
     return pd.DataFrame(rows, columns=columns)
 
 
@@ -220,7 +220,9 @@ def curve_summary(points: pd.DataFrame, curve: str) -> dict:
     """What a family's curve shows: its range, the gain per tenfold parameters, its peak,
     and its shape: still "rising" (the largest model is the best), "past_peak" (the largest
     falls more than two standard errors below a smaller one) or "flat" after its best; and
-    its largest fall between neighbouring sizes, so that "rising" is not read as monotonic."""
+    its largest fall between neighbouring sizes, so that "rising" is not read as monotonic;
+    and, from four sizes on, the gain per tenfold below and above the middle size, "slowing"
+    when the upper half gains less than half as much (a rising curve that bends)."""
     sub = points[points.curve == curve].sort_values("params")
     if sub.empty:
         return {"points": 0}
@@ -235,7 +237,15 @@ def curve_summary(points: pd.DataFrame, curve: str) -> dict:
     dip = steps.loc[steps.fall.idxmax()] if len(sub) > 1 else None
     has_dip = dip is not None and dip.fall > 2 * stats.binomial_se(float(dip.private),
                                                                    TEST_IMAGES)
+    middle = len(sub) // 2
+    bends = len(sub) >= 4
+    below, above = sub.iloc[:middle + 1], sub.iloc[middle:]
+    gain_below = stats.gain_per_decade(below.params, below.private) if bends else float("nan")
+    gain_above = stats.gain_per_decade(above.params, above.private) if bends else float("nan")
     return {"points": len(sub), "shape": shape, "smallest": int(sub.params.iloc[0]),
+            "middle_params": int(sub.params.iloc[middle]) if bends else None,
+            "gain_below_middle": gain_below, "gain_above_middle": gain_above,
+            "slowing": bool(bends and gain_above < gain_below / 2),
             # The largest fall from one size to the next, when more than test-set noise.
             "dip": float(dip.fall) if has_dip else None,
             "dip_params": int(dip.params) if has_dip else None,
