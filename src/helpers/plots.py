@@ -124,7 +124,7 @@ def confusion_matrices(record: Record) -> list[Figure]:
 FAMILY_STYLE = {
     "mobilenet": ("#1f6fb4", "o", "MobileNet（深度可分離）depthwise-separable"),
     "plain_cnn": ("#c7362b", "s", "一般 CNN（HW8 架構）plain CNN, HW8 topology"),
-    "hw3_scaled": ("#e08a0b", "^", "縮小的 HW3 CNN shrunk HW3 CNN"),
+    "hw3_scaled": ("#e08a0b", "^", "HW3 CNN 與縮小版 HW3 CNN and shrunk"),
 }
 REFERENCE_LABELS = {"hw3_cnn": "參考 HW3 ref.", "hw8_mobilenet": "參考 HW8 ref.",
                     "small_cnn": "參考小 CNN ref. small CNN"}
@@ -248,7 +248,8 @@ FORMAT_MARKERS = {"keras_float32": ("o", "Keras float32"), "litert_float32": ("s
 
 
 def bytes_figure(table: pd.DataFrame, y: str = "private", reference: float | None = None) -> Figure:
-    """Private accuracy (or latency) against file size: colour is the family, marker the format."""
+    """Private accuracy (or latency) against file size: colour is the family, marker the
+    format; ablations (trained off the curves' recipe) are hollow."""
     fig, ax = plt.subplots(figsize=(FIG_WIDTH, 5.8), layout="constrained")
     for curve, (color, _, label) in FAMILY_STYLE.items():
         sub = table[table.curve == curve]
@@ -256,9 +257,16 @@ def bytes_figure(table: pd.DataFrame, y: str = "private", reference: float | Non
             ax.scatter([], [], color=color, marker="o", label=label)
         for fmt, (marker, _) in FORMAT_MARKERS.items():
             part = sub[sub.format == fmt]
-            ax.scatter(part.bytes, part[y], color=color, marker=marker, s=42, alpha=0.85)
+            on_curve = part.ablation == ""
+            ax.scatter(part.bytes[on_curve], part[y][on_curve], color=color, marker=marker, s=42,
+                       alpha=0.85)
+            ax.scatter(part.bytes[~on_curve], part[y][~on_curve], facecolors="none",
+                       edgecolors=color, marker=marker, s=42, linewidths=1.3)
     for fmt, (marker, label) in FORMAT_MARKERS.items():
         ax.scatter([], [], color="#777777", marker=marker, label=label)
+    if (table.ablation != "").any():
+        ax.scatter([], [], facecolors="none", edgecolors="#777777", marker="o",
+                   label="空心：消融實驗 hollow: ablation")
     if reference is not None:
         ax.axhline(reference, color="#555555", ls="--", lw=1,
                    label="參考報告 HW8 Private reference HW8")
