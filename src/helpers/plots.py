@@ -169,9 +169,12 @@ def budget_figure(points: pd.DataFrame, curves: list[str], reference: dict | Non
     low, high = np.log10(ax.get_xlim())
     for key, ref in (reference or {}).items():
         right_half = np.log10(ref.params) > (low + high) / 2
+        # Curves rise to the right: a label above-left of a right-hand marker and below-right
+        # of a left-hand one stays clear of the line the marker sits on.
         ax.annotate(REFERENCE_LABELS[key], (ref.params, ref.private), fontsize=10,
-                    xytext=(-8, 6) if right_half else (8, 6), textcoords="offset points",
-                    ha="right" if right_half else "left", color="#333333")
+                    xytext=(-8, 6) if right_half else (10, -13), textcoords="offset points",
+                    ha="right" if right_half else "left", va="bottom" if right_half else "top",
+                    color="#333333")
     readable_log_ticks(ax.xaxis)
     ax.set_ylim(*ACCURACY_RANGE)
     ax.set_xlabel("參數量 Parameters" if x == "params" else "每張影像乘加數 Multiply-adds per image")
