@@ -83,6 +83,27 @@ def test_an_ablation_is_paired_with_the_curve_run_of_its_own_seed(records):
     assert analysis.ablation_pairs([lone]).empty  # no curve run of seed 3 to compare with
 
 
+def test_an_ablation_on_several_seeds_is_read_once_against_its_twins():
+    curve = [record_with("hw8_mobilenet", 56135, s, hits(0.55)) for s in range(3)]
+    longer = [record_with("hw8_mobilenet", 56135, s, hits(0.70), ablation="long")
+              for s in range(3)]
+    untwinned = record_with("hw8_mobilenet", 56135, 5, hits(0.10), ablation="long")
+    lone = record_with("mobilenet", 8099, 0, hits(0.5), ablation="long")
+    effects = analysis.ablation_effects(curve + longer + [untwinned, lone])
+    assert len(effects) == 1  # one row for the three seeds; the untwinned runs stay out
+    row = effects.iloc[0]
+    assert (row.family, row.params, row.ablation, row.seeds) == ("hw8_mobilenet", 56135, "long", 3)
+    privates = [r.accuracy("private") for r in longer]
+    assert row.private == pytest.approx(np.mean(privates))
+    assert row.private_std == pytest.approx(np.std(privates, ddof=1))
+    assert row.change == pytest.approx(np.mean(privates) - np.mean(
+        [r.accuracy("private") for r in curve]))
+    assert 0 < row.change_se < row.change / 2 and row.verdict == "ahead"
+    same = analysis.ablation_effects(curve + [replace(c, config=replace(c.config, ablation="long"))
+                                              for c in curve])
+    assert same.iloc[0].change == 0 and same.iloc[0].verdict == "tie"
+
+
 def test_equal_budget_pairs_each_family_with_the_plain_cnn(records):
     table = analysis.equal_budget(records, [56135, 42167])
     at = table.set_index(["budget", "curve"])

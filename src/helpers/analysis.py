@@ -193,16 +193,40 @@ def ablation_pairs(records: Iterable[Record]) -> pd.DataFrame:
     """Each ablation run beside the curve run of the same model and seed (``base_*``), so
     a setting is judged against the one run it differs from."""
     table = runs(records).set_index("run_id")
-    columns = ["run_id", "ablation", "base_run_id", "seed", "val", "base_val", "private",
-               "base_private"]
+    columns = ["run_id", "family", "params", "ablation", "base_run_id", "seed", "epochs",
+               "val", "base_val", "private", "base_private"]
     rows = []
     for run_id, row in table[table.ablation != ""].iterrows():
         base_id = run_id.removesuffix(f"-{row.ablation}")
         if base_id in table.index and table.loc[base_id, "ablation"] == "":
             base = table.loc[base_id]
-            rows.append({"run_id": run_id, "ablation": row.ablation, "base_run_id": base_id,
-                         "seed": row.seed, "val": row.val, "base_val": base.val,
+            rows.append({"run_id": run_id, "family": row.family, "params": row.params,
+                         "ablation": row.ablation, "base_run_id": base_id, "seed": row.seed,
+                         "epochs": row.epochs, "val": row.val, "base_val": base.val,
                          "private": row.private, "base_private": base.private})
+    return pd.DataFrame(rows, columns=columns)
+
+
+def ablation_effects(records: Iterable[Record]) -> pd.DataFrame:
+    """Each ablation of a model against its curve runs of the same seeds: mean scores, the
+    change in Private with its paired standard error (images and seeds) and the verdict it
+    supports, so an ablation on several seeds reads as one finding, not one per seed."""
+    records = list(records)
+    private_hits = {r.run_id: decode_hits(r.scores["private"].hits) for r in records}
+    columns = ["family", "params", "ablation", "seeds", "epochs", "val", "base_val", "private",
+               "private_std", "base_private", "change", "change_se", "verdict"]
+    rows = []
+    for (family, params, ablation), group in ablation_pairs(records).groupby(
+            ["family", "params", "ablation"], sort=False):
+        change = stats.paired_difference([private_hits[i] for i in group.run_id],
+                                         [private_hits[i] for i in group.base_run_id])
+        private, private_std = stats.mean_std(group.private)
+        rows.append({"family": family, "params": int(params), "ablation": ablation,
+                     "seeds": len(group), "epochs": int(group.epochs.max()),
+                     "val": group.val.mean(), "base_val": group.base_val.mean(),
+                     "private": private, "private_std": private_std,
+                     "base_private": group.base_private.mean(), "change": change.value,
+                     "change_se": change.se, "verdict": lead_verdict(change.value, change.se)})
     return pd.DataFrame(rows, columns=columns)
 
 
