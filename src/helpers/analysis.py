@@ -212,14 +212,18 @@ def ablation_effects(records: Iterable[Record]) -> pd.DataFrame:
     change in Private with its paired standard error (images and seeds) and the verdict it
     supports, so an ablation on several seeds reads as one finding, not one per seed."""
     records = list(records)
-    private_hits = {r.run_id: decode_hits(r.scores["private"].hits) for r in records}
+    by_id = {r.run_id: r for r in records}
+
+    def private_hits(run_ids: Iterable[str]) -> list[np.ndarray]:
+        return [decode_hits(by_id[i].scores["private"].hits) for i in run_ids]
+
     columns = ["family", "params", "ablation", "seeds", "epochs", "val", "base_val", "private",
                "private_std", "base_private", "change", "change_se", "verdict"]
     rows = []
     for (family, params, ablation), group in ablation_pairs(records).groupby(
             ["family", "params", "ablation"], sort=False):
-        change = stats.paired_difference([private_hits[i] for i in group.run_id],
-                                         [private_hits[i] for i in group.base_run_id])
+        change = stats.paired_difference(private_hits(group.run_id),
+                                         private_hits(group.base_run_id))
         private, private_std = stats.mean_std(group.private)
         rows.append({"family": family, "params": int(params), "ablation": ablation,
                      "seeds": len(group), "epochs": int(group.epochs.max()),
