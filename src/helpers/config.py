@@ -23,6 +23,7 @@ from .families import FAMILIES
 
 SWEEP_FILE = PROJECT_ROOT / "sweep.yml"
 PRECISIONS = ("float32", "mixed_bfloat16")
+OPTIMIZERS = ("adamw", "sgd")
 
 
 @dataclass(frozen=True)
@@ -34,6 +35,8 @@ class TrainConfig:
     soft labels the model also learns from.  ``limit`` trains on the first
     ``limit`` training images (tests only).  ``shift`` (fraction of the side), ``rotation``
     (degrees) and ``zoom`` set the augmentation's strength when ``augment`` is on.
+    ``optimizer`` is AdamW or SGD with Nesterov momentum 0.9 (both decoupled weight decay);
+    ``label_smoothing`` moves that share of each one-hot label evenly onto all classes.
     """
 
     family: str
@@ -49,6 +52,8 @@ class TrainConfig:
     rotation: float = 10.0
     zoom: float = 0.1
     precision: str = "float32"
+    optimizer: str = "adamw"
+    label_smoothing: float = 0.0
     teacher: str = ""
     ablation: str = ""
     limit: int | None = None
@@ -69,6 +74,15 @@ class TrainConfig:
                                  f"learning_rate), got {value!r}")
         if not isinstance(self.augment, bool):
             raise ValueError(f"augment must be true or false, got {self.augment!r}")
+        if self.optimizer not in OPTIMIZERS:
+            raise ValueError(f"optimizer must be one of {OPTIMIZERS}, got {self.optimizer!r}")
+        smoothing = self.label_smoothing
+        if isinstance(smoothing, bool) or not isinstance(smoothing, (int, float)) \
+                or not 0 <= smoothing < 1:
+            raise ValueError(f"label_smoothing must be a number in [0, 1), got {smoothing!r}")
+        if smoothing and self.teacher:
+            raise ValueError("label_smoothing and teacher cannot both be set: a distilled "
+                             "student's soft targets already spread the labels")
         if self.precision not in PRECISIONS:
             raise ValueError(f"precision must be one of {PRECISIONS}, got {self.precision!r}")
         for name in ("teacher", "ablation"):

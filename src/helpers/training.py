@@ -4,8 +4,9 @@
   augmented per batch (horizontal flip, then by default shifts up to 10% of the
   side, rotations up to 10 degrees, zoom up to 10%); validation and test images
   never are.
-* Optimiser: AdamW with a linear warm-up to the peak learning rate, then cosine
-  decay to zero at the last epoch; no early stopping (the schedule ends the run).
+* Optimiser: AdamW (or SGD with Nesterov momentum) with a linear warm-up to the
+  peak learning rate, then cosine decay to zero at the last epoch; no early
+  stopping (the schedule ends the run); optional label smoothing.
 * Model selection on the validation split only: the weights of the epoch with
   the best validation accuracy are the ones scored.
 * Resumable: Keras ``BackupAndRestore`` after every epoch, so a killed run
@@ -66,7 +67,8 @@ def build_model(config: TrainConfig) -> tuple[keras.Model, models.Budget]:
 def compile_model(model: keras.Model, config: TrainConfig, steps_per_epoch: int,
                   loss: str | keras.losses.Loss = "sparse_categorical_crossentropy",
                   metrics: tuple = ("accuracy",)) -> keras.Model:
-    """AdamW, a linear warm-up from a tenth of the peak rate, then cosine decay to 0."""
+    """AdamW or SGD with Nesterov momentum, a linear warm-up from a tenth of the peak rate,
+    then cosine decay to 0."""
     keras = import_keras()
     warmup = min(config.warmup_epochs, config.epochs - 1) * steps_per_epoch
     schedule = keras.optimizers.schedules.CosineDecay(
@@ -74,9 +76,28 @@ def compile_model(model: keras.Model, config: TrainConfig, steps_per_epoch: int,
         decay_steps=max(config.epochs * steps_per_epoch - warmup, 1),
         warmup_target=config.learning_rate if warmup else None,
         warmup_steps=warmup)
-    model.compile(optimizer=keras.optimizers.AdamW(schedule, weight_decay=config.weight_decay),
-                  loss=loss, metrics=list(metrics))
+    if config.optimizer == "sgd":
+        optimizer = keras.optimizers.SGD(schedule, momentum=0.9, nesterov=True,
+                                         weight_decay=config.weight_decay)
+    else:
+        optimizer = keras.optimizers.AdamW(schedule, weight_decay=config.weight_decay)
+    model.compile(optimizer=optimizer, loss=loss, metrics=list(metrics))
     return model
+
+
+def smoothed_crossentropy(smoothing: float) -> keras.losses.Loss:
+    """Cross-entropy against integer labels smoothed by ``smoothing`` (Keras smooths only
+    one-hot labels, and the pipeline keeps integers so the accuracy metric stays sparse)."""
+    keras = import_keras()
+    ops = keras.ops
+
+    class SmoothedSparseCrossentropy(keras.losses.Loss):
+        def call(self, y_true, y_pred):
+            one_hot = ops.one_hot(ops.cast(ops.reshape(y_true, (-1,)), "int32"), NUM_CLASSES)
+            return keras.losses.categorical_crossentropy(
+                one_hot, ops.cast(y_pred, "float32"), label_smoothing=smoothing)
+
+    return SmoothedSparseCrossentropy(name="smoothed_crossentropy")
 
 
 def read_history(csv_path: Path) -> dict[str, list[float]]:
@@ -221,6 +242,8 @@ def train(config: TrainConfig, data: FER2013 | None = None, out_dir: Path | None
     steps = int(np.ceil(len(train_split) / config.batch_size))
     train_targets, val_targets = train_split.labels, data.val.labels
     loss, metrics = "sparse_categorical_crossentropy", ("accuracy",)
+    if config.label_smoothing:
+        loss = smoothed_crossentropy(config.label_smoothing)
     if teacher is not None:
         soft = distill.teacher_probabilities(teacher, data, out_dir)
         train_targets = distill.pack_targets(train_split.labels, soft["train"][:len(train_split)])
