@@ -7,7 +7,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: install report test test-fast sweep lock clean
+.PHONY: install report pdf test test-fast sweep lock clean
 
 $(STAMP): requirements.lock pyproject.toml
 	@[ -n "$(PYTHON)" ] || { echo "Python 3.11, 3.12 or 3.13 is needed (none found on the PATH):" \
@@ -27,6 +27,8 @@ $(STAMP): requirements.lock pyproject.toml
 install: $(STAMP)  ## create .venv with the locked dependencies
 
 BUILT := book/_build/.built
+# BOOK_FLAGS="-W --keep-going" makes a warning fail the build (the Pages workflow does).
+BOOK_FLAGS ?=
 
 # The pages glue numbers from results/ and text from src/helpers/, which the
 # execution cache and Sphinx's incremental build do not watch: when either is
@@ -37,9 +39,12 @@ report: $(STAMP)  ## build the HTML report into book/_build/html
 	  echo "results, sweep.yml or helpers changed since the last build: rebuilding every page"; \
 	  rm -rf book/_build; fi
 	@mkdir -p book/_build && touch $(BUILT).next  # a result written during the build is newer
-	$(VENV)/bin/jupyter-book build book/
+	$(VENV)/bin/jupyter-book build book/ $(BOOK_FLAGS)
 	@mv $(BUILT).next $(BUILT)
 	@echo "Open book/_build/html/index.html"
+
+pdf: report  ## one A4 PDF per language into book/_build/pdf (and the site), with Chromium
+	$(PY) scripts/book_pdf.py
 
 test: $(STAMP)  ## every test (real-data tests find the data at FER2013_PATH or data/, else skip)
 	$(PY) -m pytest

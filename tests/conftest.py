@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import gzip
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -80,3 +82,24 @@ def small_data(real_data):
         return Split(split.images[:n], split.labels[:n])
     return replace(real_data, train=cut(real_data.train, 384), val=cut(real_data.val, 128),
                    public=cut(real_data.public, 128), private=cut(real_data.private, 128))
+
+
+BOOK = Path(__file__).resolve().parents[1] / "book"
+
+
+def build(out: Path, results: Path | None = None) -> Path:
+    env = dict(os.environ)
+    if results is not None:
+        env["FER_RESULTS_DIR"] = str(results)
+    proc = subprocess.run(
+        [str(Path(sys.executable).with_name("jupyter-book")), "build", str(BOOK),
+         "--path-output", str(out), "-W", "--keep-going"],
+        capture_output=True, text=True, timeout=1500, env=env)
+    assert proc.returncode == 0, proc.stdout[-6000:] + proc.stderr[-3000:]
+    return out / "_build" / "html"
+
+
+@pytest.fixture(scope="session")
+def built_book(tmp_path_factory) -> Path:
+    """The book from the results in results/."""
+    return build(tmp_path_factory.mktemp("book"))

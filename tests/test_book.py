@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from conftest import build
 from helpers import analysis, models
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -104,24 +105,6 @@ def test_question_pages_speak_the_readers_words():
         text = prose((BOOK / f"{page}.md").read_text(encoding="utf-8"))
         assert not INTERNAL.findall(text), (page, INTERNAL.findall(text))
     assert INTERNAL.findall("a tagged recipe check, patience 6")
-
-
-def build(out: Path, results: Path | None = None) -> Path:
-    env = dict(os.environ)
-    if results is not None:
-        env["FER_RESULTS_DIR"] = str(results)
-    proc = subprocess.run(
-        [str(Path(sys.executable).with_name("jupyter-book")), "build", str(BOOK),
-         "--path-output", str(out), "-W", "--keep-going"],
-        capture_output=True, text=True, timeout=1500, env=env)
-    assert proc.returncode == 0, proc.stdout[-6000:] + proc.stderr[-3000:]
-    return out / "_build" / "html"
-
-
-@pytest.fixture(scope="session")
-def built_book(tmp_path_factory) -> Path:
-    """The book from the results in results/."""
-    return build(tmp_path_factory.mktemp("book"))
 
 
 SIMPLIFIED = re.compile("跳转|顶部|上一页|下一页|当前|网页|导航|搜索|目录|内容|下载")
