@@ -8,19 +8,23 @@ from helpers import models
 C, BN, MP, DO, FL, DE = "Conv2D", "BatchNormalization", "MaxPooling2D", "Dropout", "Flatten", "Dense"
 
 
-def hw3_listing(beta=1.0):
+def hw3_listing(beta=1.0, dropout=True, dense_head=True):
     s = lambda n: max(1, int(n * beta))  # noqa: E731
+    drop = [(DO, 0.5)] if dropout else []
     seq = []
     for group in ((32, 32), (64, 64), (128, 128, 128), (256, 256)):
         seq += [(C, s(f), (3, 3), (1, 1), True, "relu") for f in group]
-        seq += [(BN,), (MP, (2, 2)), (DO, 0.5)]
-    seq += [(FL,)]
-    for _ in range(2):
-        seq += [(DE, s(1024), True, "relu"), (BN,), (DO, 0.5)]
+        seq += [(BN,), (MP, (2, 2))] + drop
+    if dense_head:
+        seq += [(FL,)]
+        for _ in range(2):
+            seq += [(DE, s(1024), True, "relu"), (BN,)] + drop
+    else:
+        seq += [("GlobalAveragePooling2D",)]
     return seq + [(DE, 7, True, "linear"), ("Activation", "softmax")]
 
 
-def hw8_listing(alpha=1.0, head=64, plain=False, pooling="AveragePooling2D"):
+def hw8_listing(alpha=1.0, head=64, plain=False, pooling="AveragePooling2D", separable=False):
     s = lambda n: int(n * alpha)  # noqa: E731
 
     def conv(f, strides=(1, 1)):
@@ -32,10 +36,11 @@ def hw8_listing(alpha=1.0, head=64, plain=False, pooling="AveragePooling2D"):
         return [("DepthwiseConv2D", (3, 3), strides, False), (BN,), ("ReLU", 6.0),
                 (C, s(f), (1, 1), (1, 1), False, "linear"), (BN,), ("ReLU", 6.0)]
 
+    full = dw if separable else conv
     pool = [("MaxPooling2D", (2, 2), "same")]
-    return (conv(8) + dw(8) + conv(16) + dw(16) + pool
-            + conv(32) + dw(32) + dw(32, (2, 2)) + pool
-            + conv(64) + dw(64) + dw(64) + pool
+    return (conv(8) + dw(8) + full(16) + dw(16) + pool
+            + full(32) + dw(32) + dw(32, (2, 2)) + pool
+            + full(64) + dw(64) + dw(64) + pool
             + [(pooling, (2, 2), "same"), (FL,),
                (DE, head, True, "linear"), (BN,), ("LeakyReLU", 0.2), (DO, 0.2),
                (DE, 7, True, "linear"), ("Activation", "softmax")])
@@ -129,6 +134,48 @@ def test_hw3_scaled_shrinks_every_filter_count_and_dense_width(beta):
     assert describe(models.hw3_scaled(beta)) == hw3_listing(beta)
 
 
+def changed_layers(base, control):
+    """The layers (name, type) one model has and the other lacks, either way."""
+    def layers(model):
+        return {(layer.name, type(layer).__name__) for layer in model.layers}
+    return layers(base) ^ layers(control)
+
+
+@pytest.mark.parametrize("alpha", [0.3, 1.0])
+def test_separable_mobilenet_makes_the_full_convolutions_after_the_stem_separable(alpha):
+    model = models.separable_mobilenet(alpha)
+    assert describe(model) == hw8_listing(alpha, separable=True)
+    # Exactly the listing's blocks 2, 4 and 7 change; the 1-channel stem stays full.
+    changed = changed_layers(models.mobilenet(alpha), model)
+    assert {name for name, _ in changed if "_bn" not in name and "_relu" not in name} == {
+        "conv_2", "conv_dw_2", "conv_pw_2", "conv_4", "conv_dw_4", "conv_pw_4",
+        "conv_7", "conv_dw_7", "conv_pw_7"}
+    assert model.get_layer("conv_0").get_config()["kernel_size"] == (3, 3)
+    assert describe(model) != describe(models.mobilenet(alpha))
+
+
+@pytest.mark.parametrize("beta", [0.09375, 0.25])
+def test_hw3_nodrop_is_hw3_scaled_without_its_dropout_layers(beta):
+    model, base = models.hw3_nodrop(beta), models.hw3_scaled(beta)
+    assert describe(model) == hw3_listing(beta, dropout=False)
+    assert {kind for _, kind in changed_layers(base, model)} == {"Dropout"}
+    assert models.param_counts(model) == models.param_counts(base)
+
+
+@pytest.mark.parametrize("beta", [0.1826171875, 0.5])
+def test_hw3_gap_swaps_the_dense_head_for_global_average_pooling(beta):
+    model, base = models.hw3_gap(beta), models.hw3_scaled(beta)
+    assert describe(model) == hw3_listing(beta, dense_head=False)
+    changed = {name for name, _ in changed_layers(base, model)}
+    assert changed == {"flatten", "gap", "dense1", "dense1_bn", "dense1_drop",
+                       "dense2", "dense2_bn", "dense2_drop"}
+    # The convolutions are the base model's; only the head's parameters go.
+    convs = [layer.name for layer in base.layers if type(layer).__name__ == "Conv2D"]
+    assert all(model.get_layer(n).count_params() == base.get_layer(n).count_params()
+               for n in convs)
+    assert models.param_counts(model).total < models.param_counts(base).total
+
+
 def test_knob_one_is_the_reference_model():
     assert describe(models.mobilenet(1.0)) == describe(models.hw8_mobilenet())
     assert describe(models.hw3_scaled(1.0)) == describe(models.hw3_cnn())
@@ -146,6 +193,9 @@ TARGETS = {
     "mobilenet": [8_000, 20_000, 42_167, 150_000, 500_000, 1_500_000],
     "plain_cnn": [8_271, 31_000, 100_000, 180_000, 640_000, 1_500_000],
     "hw3_scaled": [8_000, 20_000, 56_000, 180_000, 1_500_000, 4_700_000],
+    "separable_mobilenet": [8_161, 19_761, 55_851],
+    "hw3_nodrop": [43_483, 55_553],
+    "hw3_gap": [43_081, 55_294],
 }
 
 

@@ -35,8 +35,11 @@ REFERENCE = {
     "small_cnn": ReferenceScore(42_167, 0.38450, 0.39648),
 }
 # The reference models are the knob-1 points of their families' curves.
+# Q4's controls are points of their own, beside the curves they change.
 CURVE_OF = {"hw8_mobilenet": "mobilenet", "hw3_cnn": "hw3_scaled",
-            "mobilenet": "mobilenet", "plain_cnn": "plain_cnn", "hw3_scaled": "hw3_scaled"}
+            "mobilenet": "mobilenet", "plain_cnn": "plain_cnn", "hw3_scaled": "hw3_scaled",
+            "separable_mobilenet": "separable_mobilenet", "hw3_nodrop": "hw3_nodrop",
+            "hw3_gap": "hw3_gap"}
 CURVES = ("mobilenet", "plain_cnn", "hw3_scaled")
 # Q4's very small regime: MobileNet at alpha 0.25 and 0.5, the reference's small CNN, HW8.
 SMALL_BUDGETS = (8_099, 19_767, 42_167, 56_135)

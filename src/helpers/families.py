@@ -5,4 +5,6 @@ from __future__ import annotations
 
 REFERENCE_FAMILIES = ("hw3_cnn", "hw8_mobilenet")
 SCALED_FAMILIES = ("mobilenet", "plain_cnn", "hw3_scaled")
-FAMILIES = REFERENCE_FAMILIES + SCALED_FAMILIES
+# Q4's controls: each changes one thing of a scaled family.
+CONTROL_FAMILIES = ("separable_mobilenet", "hw3_nodrop", "hw3_gap")
+FAMILIES = REFERENCE_FAMILIES + SCALED_FAMILIES + CONTROL_FAMILIES

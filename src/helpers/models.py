@@ -18,6 +18,16 @@ The study scales each with one knob, the way the listing already scales:
 * ``hw3_scaled(beta)``: the HW3 CNN with every filter count and both Dense
   widths multiplied by ``beta``, the plain CNN a student shrinks from HW3.
 
+Three controls for Q4, each one change away from a family above:
+
+* ``separable_mobilenet(alpha)``: ``mobilenet`` with its three full 3x3
+  convolutions after the stem (8->16, 16->32, 32->64) made depthwise-separable
+  too; only the 1-channel stem stays a full convolution;
+* ``hw3_nodrop(beta)``: ``hw3_scaled`` without its Dropout(0.5) layers;
+* ``hw3_gap(beta)``: ``hw3_scaled`` with global average pooling and the
+  logits in place of Flatten and the two Dense layers, so a budget goes to
+  the convolutions.
+
 Pixels are scaled to 0-1 by a ``Rescaling`` layer, which has no parameters.
 """
 
@@ -28,7 +38,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from ._quiet import import_keras
-from .families import FAMILIES, REFERENCE_FAMILIES, SCALED_FAMILIES
+from .families import CONTROL_FAMILIES, FAMILIES, REFERENCE_FAMILIES, SCALED_FAMILIES
 
 keras = import_keras()
 layers = keras.layers
@@ -48,8 +58,11 @@ def _scale(filters: int, alpha: float) -> int:
     return max(1, int(filters * alpha))
 
 
-def hw3_cnn(beta: float = 1.0, name: str = "hw3_cnn") -> keras.Model:
-    """The HW3 listing; ``beta`` scales every filter count and Dense width."""
+def hw3_cnn(beta: float = 1.0, name: str = "hw3_cnn", dropout: bool = True,
+            dense_head: bool = True) -> keras.Model:
+    """The HW3 listing; ``beta`` scales every filter count and Dense width.  The controls
+    leave out every Dropout (``dropout=False``) or put global average pooling in place of
+    Flatten and the Dense layers (``dense_head=False``)."""
     inputs = keras.Input(INPUT_SHAPE, name="face")
     x = layers.Rescaling(1 / 255, name="rescale")(inputs)
     for group, filters in enumerate(HW3_GROUPS, start=1):
@@ -58,12 +71,17 @@ def hw3_cnn(beta: float = 1.0, name: str = "hw3_cnn") -> keras.Model:
                               name=f"conv{group}_{i}")(x)
         x = layers.BatchNormalization(name=f"conv{group}_bn")(x)
         x = layers.MaxPooling2D((2, 2), name=f"pool{group}")(x)
-        x = layers.Dropout(HW3_DROPOUT, name=f"drop{group}")(x)
-    x = layers.Flatten(name="flatten")(x)
-    for i, units in enumerate(HW3_DENSE, start=1):
-        x = layers.Dense(_scale(units, beta), activation="relu", name=f"dense{i}")(x)
-        x = layers.BatchNormalization(name=f"dense{i}_bn")(x)
-        x = layers.Dropout(HW3_DROPOUT, name=f"dense{i}_drop")(x)
+        if dropout:
+            x = layers.Dropout(HW3_DROPOUT, name=f"drop{group}")(x)
+    if not dense_head:
+        x = layers.GlobalAveragePooling2D(name="gap")(x)
+    else:
+        x = layers.Flatten(name="flatten")(x)
+        for i, units in enumerate(HW3_DENSE, start=1):
+            x = layers.Dense(_scale(units, beta), activation="relu", name=f"dense{i}")(x)
+            x = layers.BatchNormalization(name=f"dense{i}_bn")(x)
+            if dropout:
+                x = layers.Dropout(HW3_DROPOUT, name=f"dense{i}_drop")(x)
     x = layers.Dense(NUM_CLASSES, name="logits")(x)
     outputs = layers.Activation("softmax", dtype="float32", name="emotion")(x)
     return keras.Model(inputs, outputs, name=name)
@@ -73,6 +91,19 @@ def hw3_scaled(beta: float) -> keras.Model:
     """The HW3 CNN shrunk (or grown) by ``beta``; ``beta = 1`` is ``hw3_cnn()``."""
     _check_knob("beta", beta)
     return hw3_cnn(beta, name=f"hw3_scaled_{beta:.4g}")
+
+
+def hw3_nodrop(beta: float) -> keras.Model:
+    """Control: ``hw3_scaled(beta)`` without any Dropout layer."""
+    _check_knob("beta", beta)
+    return hw3_cnn(beta, name=f"hw3_nodrop_{beta:.4g}", dropout=False)
+
+
+def hw3_gap(beta: float) -> keras.Model:
+    """Control: ``hw3_scaled(beta)`` with a global-average-pooling head, so its parameters
+    sit in the convolutions instead of Flatten -> Dense(1024 beta) -> Dense(1024 beta)."""
+    _check_knob("beta", beta)
+    return hw3_cnn(beta, name=f"hw3_gap_{beta:.4g}", dense_head=False)
 
 
 def _conv_block(x, filters: int, alpha: float, strides=(1, 1), name: str = "conv"):
@@ -102,22 +133,29 @@ def _plain_block(x, filters: int, alpha: float, strides=(1, 1), block_id: int = 
     return _conv_block(x, filters, alpha, strides, name=f"conv_plain_{block_id}")
 
 
-def _hw8_topology(block, alpha: float, head_units: int, pooling: str, name: str):
-    """The HW8 listing with ``block`` for each depthwise-separable block."""
+def _full_block(x, filters: int, alpha: float, strides=(1, 1), block_id: int = 0):
+    """The listing's full ``_conv_block`` at a block's place, named as the listing numbers it."""
+    return _conv_block(x, filters, alpha, strides, name=f"conv_{block_id}")
+
+
+def _hw8_topology(block, alpha: float, head_units: int, pooling: str, name: str,
+                  full=_full_block):
+    """The HW8 listing with ``block`` for each depthwise-separable block and ``full`` for
+    each full convolution after the stem."""
     if pooling not in ("avg", "max"):
         raise ValueError(f"pooling must be 'avg' or 'max', got {pooling!r}")
     inputs = keras.Input(INPUT_SHAPE, name="face")
     x = layers.Rescaling(1 / 255, name="rescale")(inputs)
     x = _conv_block(x, 8, alpha, name="conv_0")
     x = block(x, 8, alpha, block_id=1)
-    x = _conv_block(x, 16, alpha, name="conv_2")
+    x = full(x, 16, alpha, block_id=2)
     x = block(x, 16, alpha, block_id=3)
     x = layers.MaxPool2D(pool_size=(2, 2), padding="same", name="pool_1")(x)
-    x = _conv_block(x, 32, alpha, name="conv_4")
+    x = full(x, 32, alpha, block_id=4)
     x = block(x, 32, alpha, block_id=5)
     x = block(x, 32, alpha, strides=(2, 2), block_id=6)
     x = layers.MaxPool2D(pool_size=(2, 2), padding="same", name="pool_2")(x)
-    x = _conv_block(x, 64, alpha, name="conv_7")
+    x = full(x, 64, alpha, block_id=7)
     x = block(x, 64, alpha, block_id=8)
     x = block(x, 64, alpha, block_id=9)
     x = layers.MaxPool2D(pool_size=(2, 2), padding="same", name="pool_3")(x)
@@ -161,6 +199,14 @@ def plain_cnn(alpha: float) -> keras.Model:
                          name=f"plain_cnn_{alpha:.4g}")
 
 
+def separable_mobilenet(alpha: float) -> keras.Model:
+    """Control: ``mobilenet(alpha)`` with every convolution after the stem
+    depthwise-separable (the listing's blocks 2, 4 and 7 too)."""
+    _check_knob("alpha", alpha)
+    return _hw8_topology(_depthwise_conv_block, alpha, HW8_HEAD_UNITS, HW8_POOLING,
+                         name=f"separable_mobilenet_{alpha:.4g}", full=_depthwise_conv_block)
+
+
 def _check_knob(name: str, value: float) -> None:
     if isinstance(value, bool) or not isinstance(value, (int, float)) \
             or not math.isfinite(value) or value <= 0:
@@ -173,7 +219,9 @@ def build(family: str, knob: float = 1.0) -> keras.Model:
         return hw3_cnn()
     if family == "hw8_mobilenet":
         return hw8_mobilenet()
-    builders = {"mobilenet": mobilenet, "plain_cnn": plain_cnn, "hw3_scaled": hw3_scaled}
+    builders = {"mobilenet": mobilenet, "plain_cnn": plain_cnn, "hw3_scaled": hw3_scaled,
+                "separable_mobilenet": separable_mobilenet, "hw3_nodrop": hw3_nodrop,
+                "hw3_gap": hw3_gap}
     if family not in builders:
         raise ValueError(f"unknown family {family!r}; expected one of {FAMILIES}")
     return builders[family](knob)
@@ -198,8 +246,10 @@ def param_counts(model: keras.Model) -> ParamCounts:
 # Every filter count and width is an integer times KNOB_STEP (8, 16, 32 and 64
 # are multiples of 1/64 of 64; 32...1024 of 1/1024 of 1024), so int(f * knob)
 # changes only at multiples of it: those knobs are all the distinct models.
-KNOB_STEP = {"mobilenet": 1 / 64, "plain_cnn": 1 / 64, "hw3_scaled": 1 / 1024}
-MAX_KNOB = {"mobilenet": 8.0, "plain_cnn": 8.0, "hw3_scaled": 2.0}
+KNOB_STEP = {"mobilenet": 1 / 64, "plain_cnn": 1 / 64, "hw3_scaled": 1 / 1024,
+             "separable_mobilenet": 1 / 64, "hw3_nodrop": 1 / 1024, "hw3_gap": 1 / 1024}
+MAX_KNOB = {"mobilenet": 8.0, "plain_cnn": 8.0, "hw3_scaled": 2.0,
+            "separable_mobilenet": 16.0, "hw3_nodrop": 2.0, "hw3_gap": 4.0}
 BUDGET_TOLERANCE = 0.02
 
 
@@ -238,7 +288,8 @@ def _bracket(family: str, target_params: int) -> tuple[int, int]:
 def nearest(family: str, target_params: int) -> Budget:
     """The family's model whose parameter count is closest to ``target_params``."""
     if family not in KNOB_STEP:
-        raise ValueError(f"{family!r} has no knob; expected one of {SCALED_FAMILIES}")
+        raise ValueError(f"{family!r} has no knob; expected one of "
+                         f"{SCALED_FAMILIES + CONTROL_FAMILIES}")
     step = min(_bracket(family, target_params),
                key=lambda s: abs(_count_at_step(family, s) - target_params))
     return Budget(family, step * KNOB_STEP[family], target_params, _count_at_step(family, step))
