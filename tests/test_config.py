@@ -90,7 +90,9 @@ def test_resolve_takes_a_run_id_or_json():
     ({"seed": -1}, "seed"), ({"learning_rate": 0}, "learning_rate"),
     ({"precision": "float16"}, "precision"), ({"augment": "yes"}, "augment"),
     ({"limit": 0}, "limit"), ({"ablation": "two words"}, "ablation"),
-    ({"batch_size": True}, "batch_size"),
+    ({"batch_size": True}, "batch_size"), ({"optimizer": "adam"}, "optimizer"),
+    ({"label_smoothing": 1.0}, "label_smoothing"), ({"label_smoothing": -0.1}, "label_smoothing"),
+    ({"label_smoothing": 0.1, "teacher": "hw3_cnn-4746471-s0"}, "label_smoothing and teacher"),
 ])
 def test_bad_settings_are_refused_by_name(change, message):
     with pytest.raises(ValueError, match=message):

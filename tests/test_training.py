@@ -136,6 +136,30 @@ def test_schedule_warms_up_then_decays_to_zero():
     assert float(lr) >= 0
 
 
+def test_sgd_takes_nesterov_momentum_and_the_same_schedule():
+    config = TrainConfig("mobilenet", 8099, epochs=10, optimizer="sgd", learning_rate=0.05)
+    model, _ = training.build_model(config)
+    training.compile_model(model, config, steps_per_epoch=10)
+    optimizer = model.optimizer
+    assert type(optimizer).__name__ == "SGD" and optimizer.nesterov
+    assert optimizer.momentum == pytest.approx(0.9)
+    assert float(optimizer._learning_rate(20)) == pytest.approx(0.05)
+
+
+def test_label_smoothing_moves_that_share_of_the_label_onto_every_class():
+    import numpy as np
+    loss = training.smoothed_crossentropy(0.1)
+    labels = np.array([2, 0])
+    certain = np.eye(7, dtype="float32")[labels]
+    uniform = np.full((2, 7), 1 / 7, dtype="float32")
+    # A smoothed target is 0.1/7 on every class plus 0.9 on the label: the loss of a uniform
+    # guess is log 7 whatever the smoothing; a one-hot guess is penalised for the spread mass.
+    assert float(loss(labels, uniform)) == pytest.approx(np.log(7), rel=1e-4)
+    plain = training.smoothed_crossentropy(0.0)
+    assert float(loss(labels, certain * 0.99 + 0.01 / 7)) > float(plain(labels, certain * 0.99
+                                                                          + 0.01 / 7))
+
+
 def test_precision_policy_is_restored_after_a_bfloat16_model():
     import keras
 
