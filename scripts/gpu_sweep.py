@@ -6,7 +6,8 @@ several sweep workers side by side, each letting TensorFlow grow its share of GP
 as it needs it, with the CPU cores split between their input pipelines. Without a GPU it
 falls back to the sweep's CPU layout. Points still running at the deadline are stopped
 (their checkpoints stay in results/checkpoints/), and the archive holds the records,
-notebooks and weights of every point finished so far:
+notebooks and weights of every point finished so far, and the checkpoints of the points
+still running, which a CPU sweep resumes where the GPU left off:
 
     python scripts/gpu_sweep.py --minutes 9 --archive $OUT/results.tar.gz
     python scripts/gpu_sweep.py --dry-run          # the layout it would use, and the plan
@@ -53,7 +54,8 @@ def layout(gpus: int, cores: int) -> tuple[int, int]:
 
 
 def archive_results(results: Path, archive: Path) -> int:
-    """Pack every finished record with its notebook and weights; returns how many records."""
+    """Pack every finished record with its notebook and weights, and every unfinished run's
+    checkpoint folder; returns how many records."""
     archive.parent.mkdir(parents=True, exist_ok=True)
     records = sorted(results.glob("*.json"))
     with atomic_path(archive, suffix=".tar.gz") as tmp, tarfile.open(tmp, "w:gz") as tar:
@@ -64,9 +66,9 @@ def archive_results(results: Path, archive: Path) -> int:
                 path = results / folder / f"{record.stem}{suffix}"
                 if path.exists():
                     tar.add(path, arcname=f"results/{folder}/{path.name}")
-        teachers = results / "teachers"
-        if teachers.is_dir():
-            tar.add(teachers, arcname="results/teachers")
+        for folder in ("teachers", "checkpoints"):
+            if (results / folder).is_dir():
+                tar.add(results / folder, arcname=f"results/{folder}")
     return len(records)
 
 

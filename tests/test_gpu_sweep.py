@@ -58,9 +58,29 @@ def test_the_deadline_stops_the_sweep_and_still_leaves_an_archive(real_data_path
     assert "deadline of 0.3 min reached" in proc.stdout
     assert "0 finished record(s)" in proc.stdout
     with tarfile.open(archive) as tar:
-        assert tar.getnames() == []
+        names = tar.getnames()
+    # No record; the stopped run's checkpoint folder travels, for a CPU sweep to resume.
+    assert all(name.startswith("results/checkpoints") for name in names), names
 
 
 def test_bad_minutes_are_refused(tmp_path):
     proc = run(tmp_path, "--minutes", "0")
     assert proc.returncode == 2 and "--minutes must be above 0" in proc.stderr
+
+
+def test_the_archive_carries_finished_results_and_unfinished_checkpoints(tmp_path):
+    results = tmp_path / "results"
+    (results / "weights").mkdir(parents=True)
+    (results / "mobilenet-8099-s0.json").write_text("{}")
+    (results / "weights" / "mobilenet-8099-s0.keras").write_bytes(b"k")
+    (results / "weights" / "orphan.keras").write_bytes(b"k")  # no record: left out
+    backup = results / "checkpoints" / "hw8_mobilenet-56135-s0-long" / "backup"
+    backup.mkdir(parents=True)
+    (backup / "latest.weights.h5").write_bytes(b"w")
+    archive = tmp_path / "out" / "results.tar.gz"
+    assert gpu_sweep.archive_results(results, archive) == 1
+    with tarfile.open(archive) as tar:
+        names = set(tar.getnames())
+    assert {"results/mobilenet-8099-s0.json", "results/weights/mobilenet-8099-s0.keras",
+            "results/checkpoints/hw8_mobilenet-56135-s0-long/backup/latest.weights.h5"} <= names
+    assert "results/weights/orphan.keras" not in names
