@@ -1,8 +1,11 @@
-"""What the book's pages share: the loaded results, number formats and gluing.
+"""What the book's pages share: the loaded results, number formats, gluing and claim checks.
 
-The pages write their own sentences; this module only turns numbers into the
-text the sentences glue in. The formats themselves live in ``formats`` (the
-plots' tables use them too) and are offered here so a page imports one module.
+The pages write their own sentences in Markdown; this module turns numbers into
+the text the sentences glue in, and :func:`expect` guards each qualitative claim
+of the prose: when the results no longer support a sentence, the build stops and
+names the page, the paragraph and the claim, so a person rewrites it.  The
+formats themselves live in ``formats`` (the plots' tables use them too) and are
+offered here so a page imports one module.
 """
 
 from __future__ import annotations
@@ -14,8 +17,24 @@ from .config import TrainConfig, load_plan
 from .formats import MISSING, acc, acc_pm, count, finite, points, ratio, ref_acc
 from .records import Record, load_records
 
-__all__ = ["MISSING", "Results", "acc", "acc_pm", "count", "glue_all", "points", "ratio",
-           "ref_acc", "results", "signed_gap"]
+__all__ = ["MISSING", "ClaimError", "Results", "acc", "acc_pm", "count", "expect", "glue_all",
+           "pending", "points", "ratio", "ref_acc", "results", "signed_gap"]
+
+
+class ClaimError(AssertionError):
+    """A sentence of a page that the results contradict."""
+
+
+def expect(holds: bool | None, claim: str) -> None:
+    """Guard one claim of a page's prose, named as "page, paragraph: 'the words'".
+
+    ``None`` means the results the claim rests on are not there yet: nothing is checked
+    (the numbers show as dashes and the page says the results are missing)."""
+    if holds is None:
+        return
+    if not holds:
+        raise ClaimError(f"{claim}: the results contradict this sentence; rewrite it "
+                         "for the results the book now has")
 
 
 @dataclass(frozen=True)
@@ -38,6 +57,16 @@ def glue_all(values: dict[str, object]) -> None:
 
     for key, value in values.items():
         glue(key, value, display=False)
+
+
+def pending(untrained: int, wanted: int) -> tuple[str, str]:
+    """The one line a page shows while some of its models are not trained: how many, and
+    that dashes mark them (empty when every model is there)."""
+    if not untrained:
+        return "", ""
+    return (f"本頁 {wanted} 個模型中還有 {untrained} 個沒訓練完，表中以「—」標出，文中的數字也暫以「—」代替。",
+            f"{untrained} of this page's {wanted} models are not trained yet: dashes stand for "
+            "their numbers in the tables and the text.")
 
 
 def signed_gap(x: float | None, more_zh: str, less_zh: str, more_en: str,
