@@ -353,3 +353,20 @@ def test_bytes_figure_draws_ablations_hollow():
     assert "空心：消融實驗 hollow: ablation" in [t.get_text() for t in labels]
     solid = plots.bytes_figure(table.iloc[:1])
     assert "空心：消融實驗 hollow: ablation" not in [t.get_text() for t in solid.legends[0].get_texts()]
+
+
+def test_best_against_best_sets_the_two_bests_side_by_side(records):
+    points = analysis.curve_points(records)
+    vs = analysis.best_against_best(points, records, "plain_cnn", "hw3_scaled")
+    assert (vs["small"].params, vs["large"].params) == (54876, 55553)
+    assert vs["gap"] == pytest.approx(vs["small"].private - vs["large"].private)
+    assert vs["gap_se"] > 0 and vs["times_params"] == pytest.approx(55553 / 54876)
+    assert vs["longer"] is None  # no longer run of the HW3 family here
+    hw8 = analysis.best_against_best(points, records, "plain_cnn", "mobilenet")
+    assert hw8["longer"].ablation == "long" and hw8["longer"].family == "hw8_mobilenet"
+    assert analysis.best_against_best(points.iloc[:0], records, "plain_cnn", "hw3_scaled") is None
+
+
+def test_one_ablation_effect_is_empty_until_it_has_run(records):
+    assert analysis.ablation_effect(records, "hw8_mobilenet", "long").seeds == 1
+    assert analysis.ablation_effect(records, "hw3_cnn", "long").get("change") is None

@@ -22,3 +22,23 @@ def test_counts_ratios_and_reference_scores():
     assert formats.ratio(84.6) == "85×" and formats.ratio(7.36) == "7.4×"
     assert formats.ref_acc(0.6531) == "0.65310"
     assert formats.acc(float("nan")) == formats.MISSING
+
+
+def test_a_claim_the_results_contradict_stops_naming_it_and_missing_results_skip():
+    import pytest
+
+    from helpers import book
+    book.expect(True, "Q9, answer: 'holds'")
+    book.expect(None, "Q9, answer: 'no results yet'")
+    with pytest.raises(book.ClaimError, match="Q9, answer: 'wins'.*rewrite it"):
+        book.expect(False, "Q9, answer: 'wins'")
+
+
+def test_curve_text_prints_a_curve_and_dashes_what_it_lacks():
+    from helpers import book
+    text = book.curve_text({"points": 5, "smallest": 8099, "low_private": 0.49206,
+                            "gain_per_decade": 0.0846, "dip_seeds": (1, 3)}, "m_")
+    assert (text["m_smallest"], text["m_low"], text["m_gain"]) == ("8,099", "0.4921", "8.5")
+    assert (text["m_dip_seeds_before"], text["m_dip_seeds_after"]) == ("1", "3")
+    assert text["m_largest"] == text["m_dip"] == formats.MISSING
+    assert book.pending(0, 5) == ("", "") and "2 of this page's 5" in book.pending(2, 5)[1]

@@ -291,6 +291,35 @@ def curve_summary(points: pd.DataFrame, curve: str) -> dict:
             "low_private": float(sub.private.iloc[0])}
 
 
+def ablation_effect(records: Iterable[Record], family: str, ablation: str) -> pd.Series:
+    """One row of :func:`ablation_effects`; empty (``.get`` gives None) until it has run."""
+    effects = ablation_effects(records)
+    row = effects[(effects.family == family) & (effects.ablation == ablation)]
+    return row.iloc[0] if len(row) else pd.Series(dtype=object)
+
+
+def best_against_best(points: pd.DataFrame, records: Iterable[Record], small_curve: str,
+                      large_curve: str) -> dict | None:
+    """Two families' best models side by side (seeds' means): the difference in Private with
+    its unpaired standard error, how many times the parameters the second uses, and the
+    second's longer-schedule run where it has one.  None until both curves have a best."""
+    best = {}
+    for curve in (small_curve, large_curve):
+        sub = points[points.curve == curve]
+        if sub.empty:
+            return None
+        best[curve] = sub.loc[sub.private.idxmax()]
+    small, large = best[small_curve], best[large_curve]
+    effects = ablation_effects(records)
+    longer = effects[(effects.ablation == "long") & (effects.params == large.params)
+                     & (effects.family.map(CURVE_OF) == large_curve)]
+    return {"small": small, "large": large, "gap": float(small.private - large.private),
+            "gap_se": float(np.hypot(stats.binomial_se(float(small.private), TEST_IMAGES),
+                                     stats.binomial_se(float(large.private), TEST_IMAGES))),
+            "times_params": float(large.params / small.params),
+            "longer": longer.iloc[0] if len(longer) else None}
+
+
 def matching_point(points: pd.DataFrame, curve: str, budget: int) -> pd.Series | None:
     """The curve's point nearest a budget, if within ``BUDGET_MATCH`` of it."""
     sub = points[points.curve == curve]
