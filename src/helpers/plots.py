@@ -9,6 +9,7 @@ at least 10 pt.
 
 from __future__ import annotations
 
+import re
 import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -56,19 +57,42 @@ SPLIT_LABELS = {"val": "驗證 Validation", "public": "Public (PublicTest)",
                 "private": "Private (PrivateTest)"}
 
 
+# A cell that reads as a number: digits with separators, signs, ± spreads, units or a dash.
+NUMERIC_CELL = re.compile(r"[\d\s.,:+\-−±%×/()ms—]*\d[\d\s.,:+\-−±%×/()ms—]*|—")
+
+
+def table(frame: pd.DataFrame, formats: dict | None = None, index: bool = False) -> Styler:
+    """The book's one table style: values formatted, numeric columns (and their headers)
+    right-aligned in tabular figures and never wrapped, the row index hidden."""
+    formats = formats or {}
+    shown = frame.copy()
+    for column, fmt in formats.items():
+        shown[column] = shown[column].map(fmt)
+    numeric = [i for i, c in enumerate(frame.columns)
+               if len(shown) and shown[c].map(lambda v: bool(NUMERIC_CELL.fullmatch(str(v)))).all()]
+    styler = frame.style.format(formats)
+    if not index:
+        styler = styler.hide(axis="index")
+    styler = styler.set_table_styles(
+        [{"selector": f"td.col{i}, th.col{i}", "props": "text-align: right; white-space: nowrap; "
+          "font-variant-numeric: tabular-nums;"} for i in numeric]
+        + [{"selector": "td, th", "props": "padding: 0.3em 0.75em;"}], overwrite=False)
+    return styler
+
+
 def settings_table(config: TrainConfig) -> Styler:
     """The settings a run trained with, one row each."""
     values = {k: v for k, v in config.to_dict().items() if v is not None and v != ""}
     frame = pd.DataFrame({"設定 Setting": list(values),
                           "值 Value": [str(v) for v in values.values()]})
-    return frame.style.hide(axis="index")
+    return table(frame)
 
 
 def layer_summary(model: keras.Model) -> Styler:
     """The model layer by layer: type, output shape, parameters and multiply-adds."""
     frame = pd.DataFrame(layer_table(model))
     frame.columns = ["層 Layer", "類型 Type", "輸出 Output", "參數 Params", "乘加 MACs"]
-    return frame.style.format({"參數 Params": count, "乘加 MACs": count}).hide(axis="index")
+    return table(frame, {"參數 Params": count, "乘加 MACs": count})
 
 
 def learning_curves(record: Record) -> Figure:
@@ -94,8 +118,8 @@ def scores_table(record: Record) -> Styler:
         "翻轉平均 Flip-averaged": [record.accuracy(s, flip=True) for s in SPLIT_LABELS],
         "影像數 Images": [record.scores[s].n for s in SPLIT_LABELS],
     }, index=list(SPLIT_LABELS.values()))
-    return frame.style.format({"準確率 Accuracy": acc, "翻轉平均 Flip-averaged": acc,
-                               "影像數 Images": count})
+    return table(frame, {"準確率 Accuracy": acc, "翻轉平均 Flip-averaged": acc,
+                         "影像數 Images": count}, index=True)
 
 
 def confusion_matrix(record: Record, split: str = "private", ax: Axes | None = None) -> Figure:
@@ -233,7 +257,7 @@ def points_table(points: pd.DataFrame, curve: str, knob: str,
     waiting = (untrained[untrained.curve == curve] if untrained is not None
                else pd.DataFrame(columns=["params", "knob"]))
     if sub.empty and waiting.empty:
-        return pd.DataFrame({"Private": [NOT_TRAINED]}).style.hide(axis="index")
+        return table(pd.DataFrame({"Private": [NOT_TRAINED]}))
     rows = [{"Private": acc_pm(p.private, p.private_std), "params": p.params, knob: f"{p.knob:.4g}",
              "種子 Seeds": int(p.seeds), "Public": acc_pm(p.public, p.public_std)}
             for p in sub.itertuples()]
@@ -241,7 +265,7 @@ def points_table(points: pd.DataFrame, curve: str, knob: str,
               "種子 Seeds": 0, "Public": MISSING} for w in waiting.itertuples()]
     frame = pd.DataFrame(rows).sort_values("params", kind="stable")
     frame.insert(1, "參數 Params", [count(n) for n in frame.pop("params")])
-    return frame.style.hide(axis="index")
+    return table(frame)
 
 
 FORMAT_MARKERS = {"keras_float32": ("o", "Keras float32"), "litert_float32": ("s", "LiteRT float32"),
