@@ -63,7 +63,7 @@ def test_a_distilled_model_saves_and_loads(tmp_path):
 @pytest.mark.slow
 def test_a_student_learns_from_its_teachers_cached_soft_labels(small_data, tmp_path):
     with pytest.raises(FileNotFoundError, match="train it first"):
-        distill.teacher_record("plain_cnn-8271-s0-teacher", tmp_path)
+        distill.teacher_records(("plain_cnn-8271-s0-teacher",), tmp_path)
     teacher_config = TrainConfig("plain_cnn", 8271, epochs=1, limit=128, ablation="teacher")
     teacher, _ = training.train(teacher_config, data=small_data, out_dir=tmp_path)
     student_config = replace(teacher_config, seed=1, ablation="student",
@@ -85,17 +85,83 @@ def test_a_student_learns_from_its_teachers_cached_soft_labels(small_data, tmp_p
     assert np.allclose(cached_val, predicted, atol=2e-3)
     # A damaged cache is rebuilt from the weights, never trusted.
     cache.write_bytes(b"version https://git-lfs.github.com/spec/v1\n")
-    rebuilt = distill.teacher_probabilities(teacher, small_data, tmp_path)
+    rebuilt = distill.soft_labels([teacher], small_data, tmp_path)
     assert np.allclose(rebuilt["val"], cached_val, atol=2e-3)
     # The cache serves a machine without the teacher's weights...
     (tmp_path / teacher.weights).unlink()
-    again = distill.teacher_probabilities(teacher, small_data, tmp_path)
+    again = distill.soft_labels([teacher], small_data, tmp_path)
     assert again["val"].shape == (len(small_data.val), 7)
     # ...but not a retrained teacher (another record): then it needs the weights.
     retrained = replace(teacher, train_seconds=teacher.train_seconds + 1)
     records.write_record(retrained, tmp_path)
     with pytest.raises(FileNotFoundError, match="are not on this machine"):
-        distill.teacher_probabilities(distill.teacher_record(teacher.run_id, tmp_path),
-                                      small_data, tmp_path)
+        distill.soft_labels(distill.teacher_records((teacher.run_id,), tmp_path),
+                            small_data, tmp_path)
     with pytest.raises(ValueError, match="trained on another file"):
-        distill.teacher_probabilities(replace(teacher, data_sha256="0"), small_data, tmp_path)
+        distill.soft_labels([replace(teacher, data_sha256="0")], small_data, tmp_path)
+
+
+
+def test_fixed_views_are_the_same_everywhere_and_warp_as_described():
+    one = distill.view_transforms(5, 3, shift=0.1, rotation=15, zoom=0.1)
+    assert one.shape == (5, 3, 8) and np.array_equal(
+        one, distill.view_transforms(5, 3, shift=0.1, rotation=15, zoom=0.1))
+    # No augmentation but the flip: each view is the image or its mirror image.
+    image = np.random.default_rng(0).uniform(0, 255, (4, 48, 48, 1)).astype("float32")
+    plain = distill.view_transforms(4, 2, shift=0, rotation=0, zoom=0)
+    for j in range(2):
+        warped = np.asarray(pipeline.apply_views(image, plain[:, j]))
+        mirrored = plain[:, j, 0] < 0
+        expected = np.where(mirrored[:, None, None, None], image[:, :, ::-1], image)
+        assert np.allclose(warped, expected, atol=1e-3)
+    # A pure shift moves the content by whole pixels.
+    shifted = plain[:1, 0].copy()
+    shifted[0, :6] = [1, 0, -3, 0, 1, 0]  # input x = output x - 3: content moves right by 3
+    moved = np.asarray(pipeline.apply_views(image[:1], shifted))
+    assert np.allclose(moved[0, :, 3:], image[0, :, :-3], atol=1e-3)
+
+
+@pytest.mark.slow
+def test_a_student_learns_from_an_ensemble_on_the_views_it_trains_on(small_data, tmp_path):
+    members = [TrainConfig("plain_cnn", 8271, seed=s, epochs=1, limit=128, ablation="teacher")
+               for s in (0, 1)]
+    teachers = [training.train(c, data=small_data, out_dir=tmp_path)[0] for c in members]
+    student = TrainConfig("mobilenet", 8099, epochs=1, limit=128, ablation="student",
+                          teacher="+".join(t.run_id for t in teachers), teacher_views=3)
+    record, _ = training.train(student, data=small_data, out_dir=tmp_path)
+    assert record.teacher_fingerprint == distill.teacher_fingerprint(teachers)
+    cache = distill.cache_path(student.teachers, 3, tmp_path)
+    assert cache.name == "plain_cnn-8271-s0-teacher__plain_cnn-8271-s1-teacher-views3.npz"
+    with np.load(cache) as stored:
+        views = stored["train"].astype("float32")
+    assert views.shape == (len(small_data.train), 3, 7)
+    # The soft label of a view is the members' mean prediction on that very view.
+    keras = import_keras()
+    transforms = distill.view_transforms(len(small_data.train), 3, student.shift,
+                                         student.rotation, student.zoom)
+    mean = np.mean([keras.models.load_model(tmp_path / t.weights, compile=False).predict(
+        pipeline.make_view_batches(small_data.train.images[:64], transforms[:64, 2]), verbose=0)
+        for t in teachers], axis=0)
+    assert np.allclose(views[:64, 2], mean, atol=3e-3)
+
+
+def test_a_students_batch_pairs_each_drawn_view_with_that_views_soft_label():
+    images = np.random.default_rng(1).uniform(0, 255, (16, 48, 48, 1)).astype("uint8")
+    plain = distill.view_transforms(16, 1, shift=0, rotation=0, zoom=0)[:, 0]
+    identity = np.tile([1, 0, 0, 0, 1, 0, 0, 0], (16, 1)).astype("float32")
+    mirror = identity.copy()
+    mirror[:, 0], mirror[:, 2] = -1, 47
+    transforms = np.stack([identity, mirror], axis=1)
+    soft = np.zeros((16, 2, 7), "float32")
+    soft[:, 0, 5], soft[:, 1, 6] = 1, 1  # view 0 says class 5, view 1 says class 6
+    seen = set()
+    for x, y in pipeline.make_view_dataset(images, np.arange(16) % 5, soft, transforms, 16):
+        x, y = np.asarray(x), np.asarray(y)
+        for i in range(16):
+            view = int(np.argmax(y[i, 1:])) - 5
+            label = int(y[i, 0])
+            source = images[[k for k in range(16) if k % 5 == label]]
+            want = source if view == 0 else source[:, :, ::-1]
+            assert any(np.allclose(x[i], w, atol=1e-3) for w in want), (i, view)
+            seen.add(view)
+    assert plain.shape == (16, 8) and seen == {0, 1}

@@ -74,9 +74,9 @@ def test_a_failing_point_is_reported_and_the_others_finish(real_data, tmp_path, 
 
 def test_a_student_fails_unrun_when_its_teacher_failed(tmp_path):
     student = quick("hw8_mobilenet", 56135, teacher="t", ablation="distilled")
-    result = sweep.run_point(student, str(tmp_path), teacher_result={"run_id": "t",
-                                                                     "status": "failed"})
-    assert result["status"] == "failed" and "teacher t did not finish" in result["error"]
+    result = sweep.run_point(student, str(tmp_path), None, {"run_id": "t", "status": "done"},
+                             {"run_id": "u", "status": "failed"})
+    assert result["status"] == "failed" and "teacher u did not finish" in result["error"]
     assert not (tmp_path / "notebooks").exists()
 
 

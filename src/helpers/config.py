@@ -32,7 +32,10 @@ class TrainConfig:
 
     ``ablation`` names a variant kept off the curves (a longer schedule,
     distillation); ``""`` for a curve point.  ``teacher`` is the run id whose
-    soft labels the model also learns from.  ``limit`` trains on the first
+    soft labels the model also learns from, or several joined by ``+`` (an ensemble: their
+    probabilities averaged).  ``teacher_views`` > 0 computes the soft labels once on that many
+    fixed augmented views of each training image, which the student then trains on
+    (teacher and student see the same view); 0 uses the un-augmented images.  ``limit`` trains on the first
     ``limit`` training images (tests only).  ``shift`` (fraction of the side), ``rotation``
     (degrees) and ``zoom`` set the augmentation's strength when ``augment`` is on.
     ``optimizer`` is AdamW or SGD with Nesterov momentum 0.9 (both decoupled weight decay);
@@ -55,6 +58,7 @@ class TrainConfig:
     optimizer: str = "adamw"
     label_smoothing: float = 0.0
     teacher: str = ""
+    teacher_views: int = 0
     ablation: str = ""
     limit: int | None = None
 
@@ -62,7 +66,7 @@ class TrainConfig:
         if self.family not in FAMILIES:
             raise ValueError(f"family must be one of {FAMILIES}, got {self.family!r}")
         for name, least in (("target_params", 1), ("seed", 0), ("epochs", 1),
-                            ("batch_size", 1), ("warmup_epochs", 0)):
+                            ("batch_size", 1), ("warmup_epochs", 0), ("teacher_views", 0)):
             _check_int(name, getattr(self, name), least)
         if self.limit is not None:
             _check_int("limit", self.limit, 1)
@@ -88,9 +92,18 @@ class TrainConfig:
         for name in ("teacher", "ablation"):
             if not isinstance(getattr(self, name), str):
                 raise ValueError(f"{name} must be a string, got {getattr(self, name)!r}")
+        if self.teacher_views and not self.teacher:
+            raise ValueError("teacher_views needs a teacher: the views are the teacher's")
+        if self.teacher and not all(self.teachers):
+            raise ValueError(f"teacher must be run ids joined by '+', got {self.teacher!r}")
         if self.ablation and not self.ablation.replace("_", "").isalnum():
             raise ValueError(f"ablation must be a short name of letters, digits and _, "
                              f"got {self.ablation!r}")
+
+    @property
+    def teachers(self) -> tuple[str, ...]:
+        """The teacher's run ids: one, or the members of an ensemble."""
+        return tuple(self.teacher.split("+")) if self.teacher else ()
 
     @property
     def run_id(self) -> str:
@@ -165,9 +178,10 @@ def load_plan(path: str | os.PathLike | None = None) -> list[TrainConfig]:
                     raise ValueError(f"{where}: {config.run_id} is listed twice")
                 plan[config.run_id] = config
     for config in plan.values():
-        if config.teacher and config.teacher not in plan:
-            raise ValueError(f"{path}: {config.run_id}'s teacher {config.teacher!r} is not a "
-                             "point of the plan")
+        for teacher in config.teachers:
+            if teacher not in plan:
+                raise ValueError(f"{path}: {config.run_id}'s teacher {teacher!r} is not a "
+                                 "point of the plan")
     return list(plan.values())
 
 

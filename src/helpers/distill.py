@@ -1,14 +1,20 @@
 """Knowledge distillation: a trained teacher's soft labels as a second target.
 
-Offline distillation (Hinton et al., 2015): the teacher scores every training
-and validation image once, un-augmented, and the student learns from
+Offline distillation (Hinton et al., 2015): the teacher (one model, or an
+ensemble whose probabilities are averaged) scores every training and validation
+image once, and the student learns from
 
     ALPHA * cross-entropy(labels) + (1 - ALPHA) * T² * KL(teacher_T || student_T)
 
-where ``p_T`` is a softmax at temperature ``T``.  The soft labels are cached in
-``results/teachers/<teacher run id>.npz`` (float16, committed), named by the
-teacher record's fingerprint and the data file's SHA-256, so a student trains
-on a machine without the teacher's weights and a retrained teacher recomputes them.
+where ``p_T`` is a softmax at temperature ``T``.  The teacher scores either the
+un-augmented images or K fixed augmented views of each training image; in the
+second case the student trains on those same views, one drawn per image and
+epoch, so teacher and student always see the same pixels ("consistent"
+distillation, Beyer et al. 2022).  The views are rebuilt from a fixed seed, so
+only the soft labels are stored: ``results/teachers/<members>[-views<K>].npz``
+(float16, committed), keyed by the members' fingerprints, the data file's
+SHA-256 and the views' settings, so a student trains on a machine without the
+teacher's weights and a retrained member recomputes them.
 """
 
 from __future__ import annotations
@@ -24,7 +30,7 @@ import numpy as np
 from ._quiet import import_keras
 from .atomic import atomic_path
 from .data import FER2013
-from .pipeline import make_dataset
+from .pipeline import make_dataset, make_view_batches
 from .records import Record, fingerprint, read_record, record_path
 
 if TYPE_CHECKING:
@@ -35,44 +41,107 @@ if TYPE_CHECKING:
 ALPHA = 0.5
 TEMPERATURE = 4.0
 SOFT_SPLITS = ("train", "val")
+SIDE = 48  # the faces' side in pixels
+VIEW_SEED = 2013  # one set of fixed views for every student, so their soft labels are shared
 
 
-def teacher_record(teacher: str, out_dir: Path) -> Record:
-    """The teacher's record; a clear error when it has not been trained yet."""
-    path = record_path(teacher, out_dir)
-    if not path.exists():
-        raise FileNotFoundError(f"teacher {teacher!r} has no result in {out_dir} (no {path.name});"
-                                f" train it first: python -m helpers.sweep --only '{teacher}'")
-    return read_record(path)
+def teacher_records(teachers: tuple[str, ...], out_dir: Path) -> list[Record]:
+    """The teacher's records (one, or an ensemble's members); a clear error naming any that
+    has not been trained yet."""
+    records = []
+    for teacher in teachers:
+        path = record_path(teacher, out_dir)
+        if not path.exists():
+            raise FileNotFoundError(f"teacher {teacher!r} has no result in {out_dir} (no "
+                                    f"{path.name}); train it first: python -m helpers.sweep "
+                                    f"--only '{teacher}'")
+        records.append(read_record(path))
+    return records
 
 
-def teacher_probabilities(record: Record, data: FER2013, out_dir: Path) -> dict[str, np.ndarray]:
-    """The teacher's class probabilities on the training and validation images,
-    from the cache when it matches the record and the data, else from its weights."""
+def teacher_fingerprint(records: list[Record]) -> str:
+    """The members' fingerprints joined by ``+``: any retrained member changes it."""
+    return "+".join(fingerprint(r) for r in records)
+
+
+def view_transforms(n: int, views: int, shift: float, rotation: float, zoom: float,
+                    seed: int = VIEW_SEED) -> np.ndarray:
+    """``[n, views, 8]`` projective transforms (Keras' ``affine_transform`` layout, output
+    pixel to input pixel) for fixed augmented views: a horizontal flip half of the time,
+    shifts up to ``shift`` of the side, rotations up to ``rotation`` degrees and zooms up to
+    ``zoom``, drawn once from ``seed`` with NumPy's stable generator, so every machine
+    rebuilds the same views and only the teacher's answers need storing."""
+    rng = np.random.default_rng(seed)
+    size = (n, views)
+    flip = np.where(rng.random(size) < 0.5, -1.0, 1.0)
+    dx, dy = (rng.uniform(-shift, shift, size) * SIDE for _ in range(2))
+    theta = np.deg2rad(rng.uniform(-rotation, rotation, size))
+    scale = 1.0 / rng.uniform(1 - zoom, 1 + zoom, size)  # sample closer in: zoomed in
+    centre = (SIDE - 1) / 2
+    cos, sin = np.cos(theta) * scale, np.sin(theta) * scale
+    # input = centre + flip * (R * scale) @ (output - shift - centre)
+    a0, a1 = flip * cos, -flip * sin
+    b0, b1 = sin, cos
+    ox, oy = -dx - centre, -dy - centre
+    a2 = centre + a0 * ox + a1 * oy
+    b2 = centre + b0 * ox + b1 * oy
+    zeros = np.zeros(size)
+    return np.stack([a0, a1, a2, b0, b1, b2, zeros, zeros], axis=-1).astype(np.float32)
+
+
+def cache_path(teachers: tuple[str, ...], views: int, out_dir: Path) -> Path:
+    """``results/teachers/<members joined by __>[-views<K>].npz``."""
+    name = "__".join(teachers) + (f"-views{views}" if views else "")
+    return Path(out_dir) / "teachers" / f"{name}.npz"
+
+
+def soft_labels(records: list[Record], data: FER2013, out_dir: Path, views: int = 0,
+                shift: float = 0.0, rotation: float = 0.0, zoom: float = 0.0
+                ) -> dict[str, np.ndarray]:
+    """The teacher's class probabilities (an ensemble's averaged): ``val`` on the
+    un-augmented validation images, ``train`` on the training images (``[n, 7]``) or on
+    ``views`` fixed augmented views of each (``[n, views, 7]``).  From the cache when it
+    matches the members, the data and the views, else computed from the members' weights."""
     out_dir = Path(out_dir)
-    if record.data_sha256 != data.sha256:
-        raise ValueError(f"teacher {record.run_id!r} was trained on another file than "
-                         f"{data.source} (SHA-256 differs); retrain it on this data")
-    cache = out_dir / "teachers" / f"{record.run_id}.npz"
-    key = fingerprint(record)
+    for record in records:
+        if record.data_sha256 != data.sha256:
+            raise ValueError(f"teacher {record.run_id!r} was trained on another file than "
+                             f"{data.source} (SHA-256 differs); retrain it on this data")
+    teachers = tuple(r.run_id for r in records)
+    cache = cache_path(teachers, views, out_dir)
+    key = {"fingerprint": teacher_fingerprint(records), "data_sha256": data.sha256,
+           "views": f"{views} {shift:g} {rotation:g} {zoom:g} {VIEW_SEED}" if views else "0"}
     if cache.exists():
         try:
             with np.load(cache, allow_pickle=False) as stored:
-                if str(stored["fingerprint"]) == key and str(stored["data_sha256"]) == data.sha256:
+                if all(str(stored[k]) == v for k, v in key.items()):
                     return {s: stored[s].astype(np.float32) for s in SOFT_SPLITS}
         except (OSError, EOFError, ValueError, KeyError, zlib.error, zipfile.BadZipFile):
             pass  # damaged: rebuilt from the weights below, never trusted
-    weights = out_dir / record.weights if record.weights else None
-    if weights is None or not weights.exists():
-        raise FileNotFoundError(f"teacher {record.run_id!r}: no cached soft labels in {cache} "
-                                f"and its weights ({record.weights or 'not recorded'}) are not "
-                                "on this machine; retrain the teacher here")
     keras = import_keras()
-    model = keras.models.load_model(weights, compile=False)
-    probs = {s: model.predict(make_dataset(data[s].images, data[s].labels, 512, training=False),
-                              verbose=0).astype(np.float16) for s in SOFT_SPLITS}
+    members = []
+    for record in records:
+        weights = out_dir / record.weights if record.weights else None
+        if weights is None or not weights.exists():
+            raise FileNotFoundError(
+                f"teacher {record.run_id!r}: no cached soft labels in {cache} and its weights "
+                f"({record.weights or 'not recorded'}) are not on this machine; retrain it here")
+        members.append(keras.models.load_model(weights, compile=False))
+
+    def predict(images: np.ndarray, transforms: np.ndarray | None = None) -> np.ndarray:
+        ds = (make_view_batches(images, transforms) if transforms is not None
+              else make_dataset(images, np.zeros(len(images), np.int64), 512, training=False))
+        return np.mean([m.predict(ds, verbose=0) for m in members], axis=0)
+
+    probs = {"val": predict(data.val.images).astype(np.float16)}
+    if views:
+        transforms = view_transforms(len(data.train), views, shift, rotation, zoom)
+        probs["train"] = np.stack([predict(data.train.images, transforms[:, j])
+                                   for j in range(views)], axis=1).astype(np.float16)
+    else:
+        probs["train"] = predict(data.train.images).astype(np.float16)
     with atomic_path(cache, suffix=".npz") as tmp:
-        np.savez_compressed(tmp, fingerprint=key, data_sha256=data.sha256, **probs)
+        np.savez_compressed(tmp, **key, **probs)
     return {s: p.astype(np.float32) for s, p in probs.items()}
 
 

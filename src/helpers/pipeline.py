@@ -1,4 +1,5 @@
-"""The input pipeline: in-memory uint8 faces to float32 batches, augmented for training."""
+"""The input pipeline: in-memory uint8 faces to float32 batches, augmented for training,
+or drawn from fixed augmented views (a distilled student's)."""
 
 from __future__ import annotations
 
@@ -45,4 +46,41 @@ def make_dataset(images: np.ndarray, targets: np.ndarray, batch_size: int, *,
     else:
         prepare = lambda x, y: (tf.cast(x, tf.float32), y)  # noqa: E731
     ds = ds.map(prepare, num_parallel_calls=tf.data.AUTOTUNE, deterministic=not training)
+    return ds.prefetch(tf.data.AUTOTUNE)
+
+
+def apply_views(images: tf.Tensor, transforms: tf.Tensor) -> tf.Tensor:
+    """Each image warped by its projective transform (``distill.view_transforms``)."""
+    keras = import_keras()
+    return keras.ops.image.affine_transform(images, transforms, interpolation="bilinear",
+                                            fill_mode="nearest")
+
+
+def make_view_batches(images: np.ndarray, transforms: np.ndarray,
+                      batch_size: int = 512) -> tf.data.Dataset:
+    """Float32 batches of one fixed view of each image, in order (for the teacher)."""
+    tf = import_tensorflow()
+    ds = tf.data.Dataset.from_tensor_slices((images, transforms)).batch(batch_size)
+    ds = ds.map(lambda x, t: apply_views(tf.cast(x, tf.float32), t),
+                num_parallel_calls=tf.data.AUTOTUNE)
+    return ds.prefetch(tf.data.AUTOTUNE)
+
+
+def make_view_dataset(images: np.ndarray, labels: np.ndarray, view_probs: np.ndarray,
+                      transforms: np.ndarray, batch_size: int, seed: int = 0) -> tf.data.Dataset:
+    """A distilled student's training batches: each epoch, each image in one of its fixed
+    views drawn at random, with the teacher's probabilities on that very view packed after
+    the label (``distill.pack_targets``' layout)."""
+    tf = import_tensorflow()
+    views = view_probs.shape[1]
+    ds = tf.data.Dataset.from_tensor_slices((images, labels, view_probs, transforms))
+    ds = ds.shuffle(len(labels), seed=seed, reshuffle_each_iteration=True).batch(batch_size)
+
+    def draw(x, y, probs, warp):
+        pick = tf.random.uniform(tf.shape(y), maxval=views, dtype=tf.int32, seed=seed)
+        image = apply_views(tf.cast(x, tf.float32), tf.gather(warp, pick, batch_dims=1))
+        soft = tf.cast(tf.gather(probs, pick, batch_dims=1), tf.float32)
+        return image, tf.concat([tf.cast(y, tf.float32)[:, None], soft], axis=1)
+
+    ds = ds.map(draw, num_parallel_calls=tf.data.AUTOTUNE, deterministic=False)
     return ds.prefetch(tf.data.AUTOTUNE)

@@ -25,7 +25,8 @@ from pathlib import Path
 
 from .config import TrainConfig, load_plan, sweep_file
 from .data import PROJECT_ROOT, resolve_path
-from .records import Record, fingerprint, read_record, record_path, results_dir
+from .distill import teacher_fingerprint
+from .records import Record, read_record, record_path, results_dir
 
 NOTEBOOK = PROJECT_ROOT / "book" / "runs" / "train.md"
 DEFAULT_WORKERS, DEFAULT_THREADS = 2, 1
@@ -62,9 +63,11 @@ def pending(plan: list[TrainConfig], out_dir: Path, move_aside: bool = True) -> 
     for config in plan:
         record = current_record(config, out_dir, move_aside)
         if record is not None and config.teacher:
-            teacher_path = record_path(config.teacher, out_dir)
-            retrained = (config.teacher in {c.run_id for c in todo} or not teacher_path.exists()
-                         or fingerprint(read_record(teacher_path)) != record.teacher_fingerprint)
+            paths = [record_path(t, out_dir) for t in config.teachers]
+            retrained = (any(t in {c.run_id for c in todo} for t in config.teachers)
+                         or not all(p.exists() for p in paths)
+                         or teacher_fingerprint([read_record(p) for p in paths])
+                         != record.teacher_fingerprint)
             record = None if retrained else record
         if record is None:
             todo.append(config)
@@ -72,7 +75,7 @@ def pending(plan: list[TrainConfig], out_dir: Path, move_aside: bool = True) -> 
 
 
 def run_point(config: TrainConfig, out_dir: str, threads: int | None = None,
-              teacher_result: dict | None = None) -> dict:
+              *teacher_results: dict) -> dict:
     """Execute the training notebook for one point and return a summary; never raises.
 
     The executed notebook lands in ``<out_dir>/notebooks/<run-id>.ipynb`` only on
@@ -83,8 +86,9 @@ def run_point(config: TrainConfig, out_dir: str, threads: int | None = None,
     import papermill
 
     summary = {"run_id": config.run_id, "status": "failed", "notebook": "", "seconds": 0.0}
-    if teacher_result is not None and teacher_result["status"] != "done":
-        return {**summary, "error": f"its teacher {teacher_result['run_id']} did not finish"}
+    for teacher in teacher_results:
+        if teacher["status"] != "done":
+            return {**summary, "error": f"its teacher {teacher['run_id']} did not finish"}
     out = Path(out_dir)
     final = out / "notebooks" / f"{config.run_id}.ipynb"
     partial = final.with_name(f".{config.run_id}.partial.ipynb")
@@ -174,7 +178,8 @@ def run_sweep(todo: list[TrainConfig], out_dir: Path, *, workers: int = DEFAULT_
         futures: dict = {}
         for i, config in enumerate(todo):
             futures[config.run_id] = client.submit(
-                run_point, config, str(out_dir), threads, futures.get(config.teacher),
+                run_point, config, str(out_dir), threads,
+                *[futures[t] for t in config.teachers if t in futures],
                 key=f"train-{config.run_id}", pure=False, priority=len(todo) - i)
         for future in tqdm(as_completed(list(futures.values())), total=len(futures),
                            desc="sweep", unit="point"):

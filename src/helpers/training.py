@@ -29,12 +29,12 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from . import distill, models
-from .pipeline import make_dataset
+from .pipeline import make_dataset, make_view_dataset
 from ._quiet import import_keras, import_tensorflow
 from .atomic import atomic_path
 from .config import TrainConfig
 from .data import FER2013, Split, load_fer2013
-from .records import (SCORED_SPLITS, Record, Score, encode_hits, fingerprint, results_dir,
+from .records import (SCORED_SPLITS, Record, Score, encode_hits, results_dir,
                       weights_file, write_json_atomic, write_record)
 
 if TYPE_CHECKING:
@@ -230,10 +230,10 @@ def train(config: TrainConfig, data: FER2013 | None = None, out_dir: Path | None
     out_dir = Path(out_dir or results_dir())
     data = data or load_fer2013()
     work = out_dir / "checkpoints" / config.run_id
-    teacher = distill.teacher_record(config.teacher, out_dir) if config.teacher else None
+    teachers = distill.teacher_records(config.teachers, out_dir)
+    teacher_fingerprint = distill.teacher_fingerprint(teachers)
     stamp = json.dumps({"config": config.to_dict(), "data_sha256": data.sha256,
-                        "teacher": fingerprint(teacher) if teacher else ""},
-                       sort_keys=True)
+                        "teacher": teacher_fingerprint}, sort_keys=True)
     _prepare_checkpoint(work, stamp)
 
     train_split = data.train
@@ -244,9 +244,19 @@ def train(config: TrainConfig, data: FER2013 | None = None, out_dir: Path | None
     loss, metrics = "sparse_categorical_crossentropy", ("accuracy",)
     if config.label_smoothing:
         loss = smoothed_crossentropy(config.label_smoothing)
-    if teacher is not None:
-        soft = distill.teacher_probabilities(teacher, data, out_dir)
-        train_targets = distill.pack_targets(train_split.labels, soft["train"][:len(train_split)])
+    train_ds = None
+    if teachers:
+        soft = distill.soft_labels(teachers, data, out_dir, config.teacher_views,
+                                   config.shift, config.rotation, config.zoom)
+        n = len(train_split)
+        if config.teacher_views:
+            transforms = distill.view_transforms(len(data.train), config.teacher_views,
+                                                 config.shift, config.rotation, config.zoom)
+            train_ds = make_view_dataset(train_split.images, train_split.labels,
+                                         soft["train"][:n], transforms[:n], config.batch_size,
+                                         seed=config.seed)
+        else:
+            train_targets = distill.pack_targets(train_split.labels, soft["train"][:n])
         val_targets = distill.pack_targets(data.val.labels, soft["val"])
         loss, metrics = distill.distillation_loss(), (distill.accuracy_metric(),)
 
@@ -257,9 +267,10 @@ def train(config: TrainConfig, data: FER2013 | None = None, out_dir: Path | None
     history_csv = work / "history.csv"
     past = read_history(history_csv)
     val_so_far = past.get("val_accuracy", [])
-    train_ds = make_dataset(train_split.images, train_targets, config.batch_size,
-                            training=True, augment=config.augment, seed=config.seed,
-                            shift=config.shift, rotation=config.rotation, zoom=config.zoom)
+    train_ds = train_ds or make_dataset(
+        train_split.images, train_targets, config.batch_size, training=True,
+        augment=config.augment, seed=config.seed, shift=config.shift, rotation=config.rotation,
+        zoom=config.zoom)
     val_ds = make_dataset(data.val.images, val_targets, 512, training=False)
     if len(val_so_far) < config.epochs:
         model.fit(train_ds, validation_data=val_ds, epochs=config.epochs, verbose=0, shuffle=False,
@@ -287,7 +298,7 @@ def train(config: TrainConfig, data: FER2013 | None = None, out_dir: Path | None
         data_sha256=data.sha256,
         scores={name: evaluate(model, data[name]) for name in SCORED_SPLITS},
         weights=str(weights.relative_to(out_dir)),
-        teacher_fingerprint=fingerprint(teacher) if teacher else "")
+        teacher_fingerprint=teacher_fingerprint)
     write_record(record, out_dir)
     shutil.rmtree(work, ignore_errors=True)
     return record, model
