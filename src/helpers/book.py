@@ -86,7 +86,8 @@ def pending(untrained: int, wanted: int) -> tuple[str, str]:
     that dashes mark them (empty when every model is there)."""
     if not untrained:
         return "", ""
-    return (f"本頁 {wanted} 個模型中還有 {untrained} 個沒訓練完，表中以「—」標出，文中的數字也暫以「—」代替。",
+    return (f"本頁 {wanted} 個模型中還有 {untrained} 個沒訓練完，表中以「—」標出，"
+            "文中的數字也暫以「—」代替。",
             f"{untrained} of this page's {wanted} models are not trained yet: dashes stand for "
             "their numbers in the tables and the text.")
 

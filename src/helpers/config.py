@@ -35,8 +35,8 @@ class TrainConfig:
     soft labels the model also learns from, or several joined by ``+`` (an ensemble: their
     probabilities averaged).  ``teacher_views`` > 0 computes the soft labels once on that many
     fixed augmented views of each training image, which the student then trains on
-    (teacher and student see the same view); 0 uses the un-augmented images.  ``limit`` trains on the first
-    ``limit`` training images (tests only).  ``shift`` (fraction of the side), ``rotation``
+    (teacher and student see the same view); 0 uses the un-augmented images.  ``limit``
+    trains on the first ``limit`` training images (tests only).  ``shift`` (fraction of the side), ``rotation``
     (degrees) and ``zoom`` set the augmentation's strength when ``augment`` is on.
     ``optimizer`` is AdamW or SGD with Nesterov momentum 0.9 (both decoupled weight decay);
     ``label_smoothing`` moves that share of each one-hot label evenly onto all classes.
