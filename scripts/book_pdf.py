@@ -105,7 +105,7 @@ a { color: #1a4f8b; }
 # Runs in the page: keep one language in an element (tabs, bilingual headings, captions,
 # table headers) and join the other pages into this one.
 PREPARE_JS = r"""
-([lang, figureWord, pages]) => {
+([lang, figureWord, pages, title]) => {
   const CJK = /[\u3000-\u303f\u3400-\u9fff\uff00-\uffef]/;
   // The offset where the English half of "中文 · English" or "中文 English" starts.
   function split(text) {
@@ -128,6 +128,7 @@ PREPARE_JS = r"""
   function keepHalf(el, dotOnly = false) {
     const text = el.textContent;
     const cut = dotOnly && !text.includes(" · ") ? null : split(text);
+    const number = /^H\d$/.test(el.tagName) && (text.match(/^(Q\d+)\s/) || [])[1];
     if (!cut) return;
     const range = el.ownerDocument.createRange();
     if (lang === "zh") {
@@ -140,6 +141,9 @@ PREPARE_JS = r"""
       range.setEnd(node, at);
     }
     range.deleteContents();
+    // "Q2 MobileNet 的… · MobileNet: …": the question's number heads both halves.
+    if (number && !el.textContent.trim().startsWith(number))
+      el.insertBefore(el.ownerDocument.createTextNode(number + " "), el.firstChild);
   }
   function prepare(root, page) {
     for (const set of root.querySelectorAll(".sd-tab-set")) {
@@ -178,6 +182,7 @@ PREPARE_JS = r"""
   }
   return (async () => {
     document.documentElement.lang = lang === "zh" ? "zh-TW" : "en";
+    document.title = title;  // the PDF's own title, in its language
     const article = document.querySelector("article.bd-article");
     const first = document.createElement("div");
     first.className = "print-page";
@@ -226,6 +231,9 @@ def build_pdfs(html: Path = HTML, out: Path = OUT) -> dict[str, Path]:
         raise FileNotFoundError(f"{html} lacks {', '.join(p + '.html' for p in missing)}: "
                                 "build the report first (make report)")
     browser_path = chromium()
+    zh_title, en_title = yaml.safe_load((BOOK / "_config.yml").read_text(encoding="utf-8"))[
+        "title"].split(" · ")
+    titles = {"zh": zh_title, "en": en_title}
     out.mkdir(parents=True, exist_ok=True)
     server = ThreadingHTTPServer(("127.0.0.1", 0),
                                  functools.partial(_Quiet, directory=str(html)))
@@ -242,7 +250,7 @@ def build_pdfs(html: Path = HTML, out: Path = OUT) -> dict[str, Path]:
                 page = browser.new_page(viewport={"width": 1000, "height": 1400})
                 page.goto(f"http://127.0.0.1:{server.server_address[1]}/{pages[0]}.html")
                 page.add_style_tag(content=PRINT_CSS)
-                page.evaluate(PREPARE_JS, [sync_id, figure_word, pages])
+                page.evaluate(PREPARE_JS, [sync_id, figure_word, pages, titles[sync_id]])
                 page.emulate_media(media="print")
                 target = pdf_path(out, sync_id)
                 with atomic_path(target, suffix=".pdf") as tmp_pdf:
