@@ -42,3 +42,16 @@ def test_curve_text_prints_a_curve_and_dashes_what_it_lacks():
     assert (text["m_dip_seeds_before"], text["m_dip_seeds_after"]) == ("1", "3")
     assert text["m_largest"] == text["m_dip"] == formats.MISSING
     assert book.pending(0, 5) == ("", "") and "2 of this page's 5" in book.pending(2, 5)[1]
+
+
+def test_every_planned_ablation_has_its_name_in_both_languages():
+    import pytest
+
+    from helpers import vocabulary
+    from helpers.config import load_plan
+    for config in load_plan():
+        if config.ablation:
+            zh, en = vocabulary.ablation(config.ablation)
+            assert zh.strip() and en.strip() and en[0].islower(), (config.ablation, zh, en)
+    with pytest.raises(KeyError, match="add its Chinese and English words"):
+        vocabulary.ablation("no_such_ablation")

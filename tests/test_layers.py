@@ -8,7 +8,7 @@ import pytest
 SRC = Path(__file__).resolve().parents[1] / "src" / "helpers"
 # Bottom to top; a module may import only modules of a lower layer.
 LAYERS = [
-    {"_quiet", "atomic", "formats", "families"},
+    {"_quiet", "atomic", "formats", "families", "vocabulary"},
     {"data"},
     {"models"},
     {"config"},
