@@ -25,14 +25,16 @@ def test_no_data_images_or_large_files_are_tracked():
 
 def is_teacher_soft_labels(path) -> bool:
     """A distillation cache (results/teachers/*.npz): 7 class probabilities per
-    image and the hashes that key it, never pixels, so it may be committed."""
+    image (or per fixed view of an image) and the keys of the cache, never pixels, so it may
+    be committed."""
     import numpy as np
 
     if path.parent.name != "teachers" or path.parent.parent.name != "results":
         return False
     with np.load(path) as stored:
-        return (set(stored.files) == {"fingerprint", "data_sha256", "train", "val"}
-                and all(stored[s].ndim == 2 and stored[s].shape[1] == 7 for s in ("train", "val")))
+        return (set(stored.files) == {"fingerprint", "data_sha256", "views", "train", "val"}
+                and stored["train"].ndim in (2, 3) and stored["val"].ndim == 2
+                and all(stored[s].shape[-1] == 7 for s in ("train", "val")))
 
 
 def test_no_unfinished_run_artifacts_are_tracked():
@@ -48,12 +50,16 @@ def test_only_soft_labels_pass_as_a_teacher_cache(tmp_path):
 
     teachers = tmp_path / "results" / "teachers"
     teachers.mkdir(parents=True)
-    np.savez(teachers / "ok.npz", fingerprint="a", data_sha256="b",
+    keys = {"fingerprint": "a", "data_sha256": "b", "views": "0"}
+    np.savez(teachers / "ok.npz", **keys,
              train=np.zeros((5, 7), np.float16), val=np.zeros((2, 7), np.float16))
-    np.savez(teachers / "faces.npz", fingerprint="a", data_sha256="b",
+    np.savez(teachers / "views.npz", **keys,
+             train=np.zeros((5, 3, 7), np.float16), val=np.zeros((2, 7), np.float16))
+    np.savez(teachers / "faces.npz", **keys,
              train=np.zeros((5, 48, 48), np.uint8), val=np.zeros((2, 7), np.float16))
-    np.savez(tmp_path / "ok.npz", fingerprint="a", data_sha256="b",
+    np.savez(tmp_path / "ok.npz", **keys,
              train=np.zeros((5, 7), np.float16), val=np.zeros((2, 7), np.float16))
     assert is_teacher_soft_labels(teachers / "ok.npz")
+    assert is_teacher_soft_labels(teachers / "views.npz")
     assert not is_teacher_soft_labels(teachers / "faces.npz")
     assert not is_teacher_soft_labels(tmp_path / "ok.npz")  # not under results/teachers
