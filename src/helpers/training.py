@@ -267,10 +267,11 @@ def train(config: TrainConfig, data: FER2013 | None = None, out_dir: Path | None
     history_csv = work / "history.csv"
     past = read_history(history_csv)
     val_so_far = past.get("val_accuracy", [])
-    train_ds = train_ds or make_dataset(
-        train_split.images, train_targets, config.batch_size, training=True,
-        augment=config.augment, seed=config.seed, shift=config.shift, rotation=config.rotation,
-        zoom=config.zoom)
+    if train_ds is None:  # not a distilled student on fixed views
+        train_ds = make_dataset(
+            train_split.images, train_targets, config.batch_size, training=True,
+            augment=config.augment, seed=config.seed, shift=config.shift,
+            rotation=config.rotation, zoom=config.zoom)
     val_ds = make_dataset(data.val.images, val_targets, 512, training=False)
     if len(val_so_far) < config.epochs:
         model.fit(train_ds, validation_data=val_ds, epochs=config.epochs, verbose=0, shuffle=False,
