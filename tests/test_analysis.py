@@ -370,3 +370,64 @@ def test_best_against_best_sets_the_two_bests_side_by_side(records):
 def test_one_ablation_effect_is_empty_until_it_has_run(records):
     assert analysis.ablation_effect(records, "hw8_mobilenet", "long").seeds == 1
     assert analysis.ablation_effect(records, "hw3_cnn", "long").get("change") is None
+
+
+def test_control_effects_pair_each_control_with_the_model_it_changes():
+    base = [record_with("hw3_scaled", 43483, s, hits(0.40)) for s in (0, 1)]
+    control = [record_with("hw3_nodrop", 43483, s, hits(0.55)) for s in (0, 1)]
+    lonely = record_with("hw3_gap", 43081, 0, hits(0.50))
+    table = analysis.control_effects(base + control + [lonely]).set_index("control")
+    nodrop = table.loc["hw3_nodrop"]
+    assert nodrop.base == "hw3_scaled" and nodrop.seeds == nodrop.base_seeds == 2
+    assert nodrop.change == pytest.approx(nodrop.private - nodrop.base_private)
+    assert nodrop.verdict == "ahead" and nodrop.change > 2 * nodrop.change_se
+    # hw3_gap at 43,081 is within 5% of the base's 43,483, so it has a base too.
+    assert table.loc["hw3_gap"].base_params == 43483
+    alone = analysis.control_effects([lonely]).iloc[0]
+    assert np.isnan(alone.change) and alone.verdict == ""
+
+
+def test_gap_at_equal_reads_the_other_curve_between_its_points():
+    points = pd.DataFrame({
+        "curve": ["a", "b", "b"], "params": [100, 10, 1000], "macs": [1, 1, 1],
+        "seeds": [1, 1, 1], "private": [0.6, 0.4, 0.6]})
+    gap = analysis.gap_at_equal(points, "a", "b").iloc[0]
+    assert gap.against == pytest.approx(0.5) and gap.gap == pytest.approx(0.1)
+    assert 0 < gap.noise < 0.1
+    outside = points.assign(params=[5000, 10, 1000])
+    assert analysis.gap_at_equal(outside, "a", "b").empty  # no reading outside b's range
+
+
+def test_fit_gaps_read_the_largest_model_of_each_curve():
+    rising = {"accuracy": [0.5, 0.7, 0.9], "val_accuracy": [0.5, 0.6, 0.59],
+              "loss": [1.2, 0.8, 0.3], "val_loss": [1.2, 1.0, 1.1]}
+    big = replace(record_with("mobilenet", 639239, 0, hits(0.66)), history=rising)
+    small = replace(record_with("mobilenet", 8099, 0, hits(0.5)), history=rising)
+    row = analysis.fit_gaps([small, big]).set_index("curve").loc["mobilenet"]
+    assert row.params == 639239 and row.gap_end == pytest.approx(0.31)
+    assert row.val_fall == pytest.approx(0.01) and row.lowest_loss_epoch == 2
+    assert row.loss_rise == pytest.approx(0.1)
+    assert analysis.fit_gaps([]).empty
+
+
+def test_most_confused_names_the_class_a_true_class_is_taken_for(records):
+    cm = np.zeros((7, 7), int)
+    cm[2] = [1, 0, 5, 0, 9, 0, 2]  # Fear: 9 taken for Sad
+    right = encode_hits(np.ones(int(cm.sum()), bool))
+    score = Score(accuracy=0.5, n=int(cm.sum()), confusion_matrix=cm.tolist(), hits=right,
+                  flip_accuracy=0.5, flip_hits=right)
+    record = replace(records[0], scores={**records[0].scores, "private": score})
+    assert analysis.most_confused([record], "hw8_mobilenet", "Fear") == ("Sad", pytest.approx(9 / 17))
+    assert analysis.most_confused([], "hw8_mobilenet", "Fear")[0] is None
+
+
+def test_parameter_split_counts_separable_weights_and_a_pooling_head():
+    listing = analysis.parameter_split("mobilenet", 56135)
+    assert (listing["full_convs"], listing["separable_blocks"]) == (4, 6)
+    assert 0.3 < listing["separable_share"] < 0.4
+    assert analysis.parameter_split("separable_mobilenet", 55851)["separable_share"] > 0.99
+    assert analysis.parameter_split("plain_cnn", 54876)["separable_share"] == 0
+    pooled = analysis.parameter_split("hw3_gap", 55294)
+    # The pooling head drops the two dense layers and their dropout; the four groups keep theirs.
+    assert pooled["dense_share"] < 0.05 and pooled["dropout_layers"] == 4
+    assert analysis.parameter_split("hw3_scaled", 55553)["dropout_layers"] == 6

@@ -117,7 +117,7 @@ def test_the_book_builds_with_no_results_and_says_so(tmp_path):
     html = build(tmp_path / "book", empty)
     def text(page):
         return html.joinpath(f"{page}.html").read_text(encoding="utf-8")
-    assert "No run has finished yet" in text("q1_reference_models")
+    assert "2 of this page's 2 models are not trained yet" in text("q1_reference_models")
     assert "—" in text("intro") and "Every planned" not in text("q2_mobilenet")
     from helpers.config import load_plan
     targets = {c.target_params for c in load_plan()
@@ -234,16 +234,6 @@ def test_every_recorded_training_notebook_is_valid_for_the_appendix():
         nbformat.validate(nbformat.read(path, as_version=4))
 
 
-def test_a_signed_gap_reads_as_words_in_both_languages():
-    from helpers import book
-
-    assert book.signed_gap(0.0123, "高", "低", "above", "below") == (
-        "高 1.23 個百分點", "1.23 percentage points above")
-    assert book.signed_gap(float("nan"), "高", "低", "above", "below") == (book.MISSING, book.MISSING)
-    assert book.signed_gap(-0.0064, "高", "低", "above", "below") == (
-        "低 0.64 個百分點", "0.64 percentage points below")
-
-
 @pytest.mark.slow
 def test_a_claim_the_results_contradict_stops_the_page_naming_it(tmp_path, monkeypatch):
     import jupytext
@@ -269,3 +259,28 @@ def test_a_claim_the_results_contradict_stops_the_page_naming_it(tmp_path, monke
     path.write_text(json.dumps(record), encoding="utf-8")
     with pytest.raises(CellExecutionError, match="Q2, answer: 'the largest model is still the best'"):
         run_page()
+
+
+def test_q4_stops_at_its_tie_when_the_plain_cnn_pulls_ahead():
+    from dataclasses import replace
+
+    from helpers import book, facts
+    from helpers.records import encode_hits, load_records
+
+    results = book.Results(book.load_plan(), load_records(ROOT / "results"))
+    if not any(r.run_id == "plain_cnn-54876-s0" for r in results.records):
+        pytest.skip("the recorded results lack the plain CNN at 56K")
+    assert facts.q4(results).tie_at_hw8  # the recorded results: a tie, as the page says
+
+    def perfect(record):
+        score = record.scores["private"]
+        right = encode_hits([True] * score.n)
+        return replace(record, scores={**record.scores, "private": replace(
+            score, accuracy=1.0, hits=right)})
+
+    changed = [perfect(r) if r.family == "plain_cnn" and r.params == 54876 else r
+               for r in results.records]
+    f = facts.q4(book.Results(results.plan, changed))
+    assert f.tie_at_hw8 is False
+    with pytest.raises(book.ClaimError, match="Q4, answer: 'a tie' at the HW8 budget"):
+        book.expect(f.tie_at_hw8, "Q4, answer: 'a tie' at the HW8 budget")

@@ -1,6 +1,7 @@
 """The report's number formats: what a reader sees, and a dash for what is missing."""
 
 import numpy as np
+import pytest
 
 from helpers import formats
 
@@ -34,13 +35,21 @@ def test_a_claim_the_results_contradict_stops_naming_it_and_missing_results_skip
         book.expect(False, "Q9, answer: 'wins'")
 
 
-def test_curve_text_prints_a_curve_and_dashes_what_it_lacks():
-    from helpers import book
-    text = book.curve_text({"points": 5, "smallest": 8099, "low_private": 0.49206,
-                            "gain_per_decade": 0.0846, "dip_seeds": (1, 3)}, "m_")
-    assert (text["m_smallest"], text["m_low"], text["m_gain"]) == ("8,099", "0.4921", "8.5")
-    assert (text["m_dip_seeds_before"], text["m_dip_seeds_after"]) == ("1", "3")
-    assert text["m_largest"] == text["m_dip"] == formats.MISSING
+def test_facts_print_in_their_own_format_and_dash_what_is_missing():
+    from helpers import book, facts
+    f = facts.Facts(low=facts.Acc(0.49206), gain=facts.Gain(0.0846), size=facts.Number(8099),
+                    lead=facts.Signed(-0.0136), spread=facts.Score(0.62329, 0.0),
+                    share=facts.Share(0.9966), whole=facts.Share(0.34), fold=facts.Ratio(84.6),
+                    missing=facts.Acc(float("nan")), name=facts.Words(("一般 CNN", "plain CNN")),
+                    nobody=facts.Words(None), holds=True)
+    assert f.texts() == {
+        "low": "0.4921", "gain": "8.5", "size": "8,099", "lead": "-1.36",
+        "spread": "0.6233 ± <0.0001", "share": "99.7%", "whole": "34%", "fold": "85×",
+        "missing": formats.MISSING, "name_zh": "一般 CNN", "name_en": "plain CNN",
+        "nobody_zh": formats.MISSING, "nobody_en": formats.MISSING}
+    assert f.low < 0.5 and f.holds  # numbers compare as floats; observations are not glued
+    with pytest.raises(AttributeError, match="no fact 'lwo'"):
+        f.lwo
     assert book.pending(0, 5) == ("", "") and "2 of this page's 5" in book.pending(2, 5)[1]
 
 

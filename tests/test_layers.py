@@ -20,6 +20,7 @@ LAYERS = [
     {"compression"},
     {"stats"},
     {"analysis"},
+    {"facts"},
     {"plots"},
     {"book"},
 ]

@@ -228,3 +228,20 @@ def test_for_budget_names_the_reachable_counts_of_an_unreachable_target():
 def test_reference_budgets_are_exact():
     assert models.for_budget("hw3_cnn", 4_746_471).params == 4_746_471
     assert models.for_budget("hw8_mobilenet", 56_135).knob == 1.0
+
+
+def test_stage_table_splits_each_listing_at_its_pools_and_sums_to_the_model():
+    for family, stages, head_dense in (("hw3_cnn", 5, 3), ("hw8_mobilenet", 4, 2)):
+        model = models.build(family)
+        table = models.stage_table(model)
+        assert len(table) == stages and table[-1]["stage"] == "head"
+        assert table[-1]["dense"] == head_dense
+        assert sum(s["params"] for s in table) == models.param_counts(model).total
+        assert sum(s["macs"] for s in table) == models.count_macs(model)
+    hw8 = models.stage_table(models.build("hw8_mobilenet"))
+    assert [(s["full_convs"], s["separable_blocks"]) for s in hw8[:3]] == [(2, 2), (1, 2), (1, 2)]
+
+
+def test_capped_relus_are_named_relu6():
+    types = {row["type"] for row in models.layer_table(models.build("hw8_mobilenet"))}
+    assert "ReLU6" in types and "ReLU" not in types

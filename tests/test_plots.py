@@ -1,7 +1,9 @@
-"""The book's one table style: numbers right-aligned and unwrapped, text left alone."""
+"""The book's tables and figures: numbers right-aligned and unwrapped, every family named
+from the vocabulary, text legible on a phone."""
 
 import re
 
+import numpy as np
 import pandas as pd
 
 from helpers import plots
@@ -18,3 +20,34 @@ def test_numeric_columns_and_their_headers_are_right_aligned_and_unwrapped():
         assert right == {"0", "2", "3"}, (cell, right)
     assert "8,099" in html and "0.6100" in html
     assert 'class="row_heading' not in html  # the index is hidden
+
+
+def test_book_figures_draw_every_family_with_its_vocabulary_name():
+    import matplotlib.pyplot as plt
+
+    from helpers import analysis, plots, vocabulary
+    points = pd.DataFrame({
+        "curve": ["mobilenet", "mobilenet", "hw3_nodrop", "hw3_nodrop"],
+        "params": [8099, 56135, 43483, 55553], "macs": [7e5, 8.7e6, 1.3e6, 1.5e6],
+        "knob": [0.25, 1.0, 0.09, 0.11], "seeds": [3, 3, 1, 1],
+        "private": [0.49, 0.61, 0.45, 0.47], "private_std": [0.01, 0.01, np.nan, np.nan]})
+    fig = plots.whole_range_figure(points, analysis.REFERENCE)
+    labels = fig.legends[0].get_texts()
+    assert {t.get_text() for t in labels} >= {vocabulary.legend("mobilenet"),
+                                              vocabulary.legend("hw3_nodrop")}
+    assert len(fig.axes) == 2 and fig.axes[1].get_xscale() == "log"
+    # Every point is labelled with its knob, small enough to stay inside the figure.
+    knobs = [t.get_text() for t in fig.axes[0].texts]
+    assert {"0.25", "1", "0.09", "0.11"} <= set(knobs)
+    assert len(plots.whole_range_figure(points, analysis.REFERENCE, ("params",)).axes) == 1
+    plt.close("all")
+
+
+def test_text_in_book_figures_stays_legible_on_a_phone():
+    import matplotlib
+
+    # A 5.2-inch figure shown 360 px wide: 10-pt text must stay at least 9 px high.
+    scale = 360 / (plots.FIG_WIDTH * 72)
+    sizes = [matplotlib.rcParams[k] for k in ("font.size", "legend.fontsize",
+                                               "xtick.labelsize", "ytick.labelsize")]
+    assert min(sizes) * scale >= 9, (sizes, scale)

@@ -17,6 +17,7 @@ from . import models, stats
 from .config import TrainConfig
 from .data import CLASS_NAMES_EN, CLASS_NAMES_ZH, TRAINING_CLASS_COUNTS
 from .records import SCORED_SPLITS, Record, decode_hits
+from .vocabulary import Verdict
 
 
 @dataclass(frozen=True)
@@ -47,6 +48,7 @@ SMALL_BUDGETS = (8_099, 19_767, 42_167, 56_135)
 # counts come in coarse steps: the nearest to 19,767 is 19,026).
 BUDGET_MATCH = 0.05
 TEST_IMAGES = 3589  # each of PublicTest and PrivateTest
+VAL_IMAGES = 2871  # the stratified tenth of Training
 
 
 def runs(records: Iterable[Record]) -> pd.DataFrame:
@@ -139,15 +141,16 @@ def ablation_changes(plan: Iterable[TrainConfig]) -> pd.DataFrame:
 
 
 def untrained_models(plan: Iterable[TrainConfig], records: Iterable[Record],
-                     curve: str) -> pd.DataFrame:
-    """The curve's planned models with no finished seed yet, with the knob each will use,
-    so that a page can name what its curve still lacks."""
+                     curves: str | Iterable[str]) -> pd.DataFrame:
+    """The curves' planned models with no finished seed yet, with the knob each will use,
+    so that a page can name what its curves still lack."""
+    curves = {curves} if isinstance(curves, str) else set(curves)
     done = {(r.family, r.config.target_params) for r in records if not r.config.ablation}
-    wanted = sorted({(c.family, c.target_params) for c in plan
-                     if not c.ablation and CURVE_OF[c.family] == curve}, key=lambda m: m[1])
+    wanted = sorted({(CURVE_OF[c.family], c.family, c.target_params) for c in plan
+                     if not c.ablation and CURVE_OF[c.family] in curves}, key=lambda m: m[2])
     rows = [{"curve": curve, "family": family, "params": params,
              "knob": models.for_budget(family, params).knob}
-            for family, params in wanted if (family, params) not in done]
+            for curve, family, params in wanted if (family, params) not in done]
     return pd.DataFrame(rows, columns=["curve", "family", "params", "knob"])
 
 
@@ -247,6 +250,21 @@ def per_class(records: Iterable[Record], family: str, split: str = "private") ->
                          "train_images": TRAINING_CLASS_COUNTS, "recall": recall})
 
 
+def most_confused(records: Iterable[Record], family: str, true_class: str,
+                  split: str = "private") -> tuple[str | None, float]:
+    """The class a family's curve runs most often predict for faces of ``true_class``
+    (English name), and the share of that class's faces it takes (seeds summed)."""
+    chosen = [r for r in records if r.family == family and not r.config.ablation]
+    if not chosen:
+        return None, float("nan")
+    cm = np.sum([np.asarray(r.scores[split].confusion_matrix, dtype=float) for r in chosen],
+                axis=0)
+    row = cm[CLASS_NAMES_EN.index(true_class)].copy()
+    total = row.sum()
+    row[CLASS_NAMES_EN.index(true_class)] = -1
+    return CLASS_NAMES_EN[int(row.argmax())], float(row.max() / total)
+
+
 def curve_summary(points: pd.DataFrame, curve: str) -> dict:
     """What a family's curve shows: its range, the gain per tenfold parameters, its peak,
     and its shape: still "rising" (the largest model is the best), "past_peak" (the largest
@@ -329,13 +347,14 @@ def matching_point(points: pd.DataFrame, curve: str, budget: int) -> pd.Series |
     return row if abs(row.params / budget - 1) <= BUDGET_MATCH else None
 
 
-def lead_verdict(lead: float, se: float) -> str:
-    """Read a lead as "ahead", "behind" or a "tie" (within two standard errors), "" if unmeasured."""
+def lead_verdict(lead: float, se: float) -> Verdict:
+    """Read a lead as ahead, behind or a tie (within two standard errors); unmeasured
+    when either number is missing."""
     if not (np.isfinite(lead) and np.isfinite(se)):
-        return ""
+        return Verdict.UNMEASURED
     if abs(lead) <= 2 * se:
-        return "tie"
-    return "ahead" if lead > 0 else "behind"
+        return Verdict.TIE
+    return Verdict.AHEAD if lead > 0 else Verdict.BEHIND
 
 
 def equal_budget(records: list[Record], budgets: Iterable[int] = SMALL_BUDGETS) -> pd.DataFrame:
@@ -361,30 +380,41 @@ def equal_budget(records: list[Record], budgets: Iterable[int] = SMALL_BUDGETS) 
                          "private_std": np.nan if row is None else row.private_std,
                          "lead_over_plain": np.nan if lead is None else lead.value,
                          "lead_se": np.nan if lead is None else lead.se,
-                         "verdict": "" if lead is None else lead_verdict(lead.value, lead.se)})
+                         "verdict": Verdict.UNMEASURED if lead is None else lead_verdict(lead.value, lead.se)})
     return pd.DataFrame(rows)
 
 
 def parameter_split(family: str, params: int) -> dict:
-    """Where a model spends its parameters: convolutions against the Flatten -> Dense head,
-    with its widest convolution, its depth and its multiply-adds."""
+    """Where a model spends its parameters: convolutions against the head after them (the
+    Flatten -> Dense layers, or only the classifier after a pooling head), the share of
+    convolution weights in depthwise-separable blocks (depthwise plus their 1x1 pointwise
+    layers), its widest convolution, its depth and its multiply-adds."""
     model = models.for_budget(family, params).build()  # an exact count of the family
     table = models.layer_table(model)
-    after_flatten = [row["name"] for row in table].index("flatten")
-    conv = sum(row["params"] for row in table[:after_flatten])
-    dense = sum(row["params"] for row in table[after_flatten:])
+    names = [row["name"] for row in table]
+    head_start = names.index("flatten") if "flatten" in names else len(names) - 3
+    conv = sum(row["params"] for row in table[:head_start])
+    dense = sum(row["params"] for row in table[head_start:])
     convs = [layer for layer in model.layers
              if type(layer).__name__ in ("Conv2D", "DepthwiseConv2D")]
+    separable = sum(layer.count_params() for layer in convs
+                    if type(layer).__name__ == "DepthwiseConv2D"
+                    or tuple(layer.kernel_size) == (1, 1))
     return {"family": family, "params": conv + dense, "conv_params": conv,
             "dense_params": dense, "dense_share": dense / (conv + dense),
+            "separable_share": separable / sum(layer.count_params() for layer in convs),
             "widest_channels": max(int(layer.output.shape[-1]) for layer in convs),
-            "conv_layers": len(convs), "macs": models.count_macs(model)}
+            "conv_layers": len(convs), "macs": models.count_macs(model),
+            "full_convs": sum(tuple(getattr(layer, "kernel_size", ())) == (3, 3)
+                              and type(layer).__name__ == "Conv2D" for layer in convs),
+            "separable_blocks": sum(type(layer).__name__ == "DepthwiseConv2D" for layer in convs),
+            "dropout_layers": sum(type(layer).__name__ == "Dropout" for layer in model.layers)}
 
 
-def parameter_splits(budget: int) -> pd.DataFrame:
+def parameter_splits(budget: int, families: Iterable[str] = CURVES) -> pd.DataFrame:
     """``parameter_split`` of each family's model nearest a budget (within ±5%)."""
     rows = []
-    for family in CURVES:
+    for family in families:
         nearest = models.nearest(family, budget).params
         if abs(nearest / budget - 1) <= BUDGET_MATCH:
             rows.append(parameter_split(family, nearest))
@@ -476,3 +506,106 @@ def smallest_beating(table: pd.DataFrame, private: float) -> pd.Series | None:
     """The smallest file (any model, any format) whose Private accuracy beats ``private``."""
     better = table[table.private > private]
     return None if better.empty else better.loc[better.bytes.idxmin()]
+
+
+# Q4's controls, each against the curve it changes one thing of.
+CONTROL_BASE = {"separable_mobilenet": "mobilenet", "hw3_nodrop": "hw3_scaled",
+                "hw3_gap": "hw3_scaled"}
+
+
+def _curve_hits(records: Iterable[Record], curve: str, params: int) -> list[np.ndarray]:
+    """Per-image Private hits of a curve point's seeds."""
+    return [decode_hits(r.scores["private"].hits) for r in records
+            if not r.config.ablation and CURVE_OF[r.family] == curve and r.params == params]
+
+
+def control_effects(records: Iterable[Record]) -> pd.DataFrame:
+    """Each control point against its base curve's point at the same budget (within
+    ``BUDGET_MATCH``): both Private means, the paired difference control − base with its
+    standard error (images and seeds), and the verdict; a control whose base is missing
+    keeps NaN there.  The separable MobileNet is also set against the plain CNN."""
+    records = list(records)
+    points = curve_points(records)
+    columns = ["control", "base", "params", "base_params", "macs", "seeds", "base_seeds",
+               "private", "private_std", "base_private", "change", "change_se", "verdict"]
+    rows = []
+    for control, bases in (("separable_mobilenet", ("mobilenet", "plain_cnn")),
+                           ("hw3_nodrop", ("hw3_scaled",)), ("hw3_gap", ("hw3_scaled",))):
+        for point in points[points.curve == control].itertuples():
+            for base in bases:
+                twin = matching_point(points, base, int(point.params))
+                change = (stats.paired_difference(_curve_hits(records, control, point.params),
+                                                  _curve_hits(records, base, int(twin.params)))
+                          if twin is not None else None)
+                rows.append({
+                    "control": control, "base": base, "params": int(point.params),
+                    "base_params": np.nan if twin is None else int(twin.params),
+                    "macs": int(point.macs), "seeds": int(point.seeds),
+                    "base_seeds": 0 if twin is None else int(twin.seeds),
+                    "private": point.private, "private_std": point.private_std,
+                    "base_private": np.nan if twin is None else twin.private,
+                    "change": np.nan if change is None else change.value,
+                    "change_se": np.nan if change is None else change.se,
+                    "verdict": (Verdict.UNMEASURED if change is None
+                                else lead_verdict(change.value, change.se))})
+    return pd.DataFrame(rows, columns=columns)
+
+
+def end_of_training(records: Iterable[Record], curve: str, up_to: float) -> pd.DataFrame:
+    """Training (augmented) and validation accuracy at the last epoch of a curve's runs up
+    to ``up_to`` parameters: whether the small models fit even their training data."""
+    rows = [{"run_id": r.run_id, "params": r.params, "train_end": r.history["accuracy"][-1],
+             "val_end": r.history["val_accuracy"][-1]} for r in records
+            if not r.config.ablation and CURVE_OF[r.family] == curve and r.params <= up_to]
+    return pd.DataFrame(rows, columns=["run_id", "params", "train_end", "val_end"])
+
+
+def fit_gaps(records: Iterable[Record], curves: Iterable[str] = CURVES) -> pd.DataFrame:
+    """Whether each curve's largest model overfits (seed 0, on the curves' recipe): its
+    training accuracy (on augmented batches) against validation accuracy at the last epoch,
+    how far validation accuracy fell from its best by then, and how many epochs validation
+    loss had been rising since its lowest point."""
+    rows = []
+    for curve in curves:
+        runs_ = [r for r in records if not r.config.ablation and CURVE_OF[r.family] == curve
+                 and r.config.seed == 0]
+        if not runs_:
+            continue
+        largest = max(runs_, key=lambda r: r.params)
+        h = largest.history
+        lowest_loss_epoch = int(np.argmin(h["val_loss"])) + 1
+        rows.append({"curve": curve, "run_id": largest.run_id, "params": largest.params,
+                     "epochs": len(h["accuracy"]), "train_end": h["accuracy"][-1],
+                     "val_end": h["val_accuracy"][-1], "val_best": max(h["val_accuracy"]),
+                     "best_epoch": largest.best_epoch,
+                     "gap_end": h["accuracy"][-1] - h["val_accuracy"][-1],
+                     "val_fall": max(h["val_accuracy"]) - h["val_accuracy"][-1],
+                     "lowest_loss_epoch": lowest_loss_epoch,
+                     "loss_rise": h["val_loss"][-1] - min(h["val_loss"]),
+                     "private": largest.accuracy("private")})
+    return pd.DataFrame(rows, columns=["curve", "run_id", "params", "epochs", "train_end",
+                                       "val_end", "val_best", "best_epoch", "gap_end",
+                                       "val_fall", "lowest_loss_epoch", "loss_rise", "private"])
+
+
+def gap_at_equal(points: pd.DataFrame, curve: str, against: str, x: str = "params") -> pd.DataFrame:
+    """Each point of ``curve`` against ``against``'s curve read at the same ``x`` (parameters
+    or multiply-adds; linear in log x between its two neighbouring points), where that lies
+    inside ``against``'s range: the difference in Private and two standard errors of it
+    (each side's test-set error; seeds average, so a point's error shrinks with them)."""
+    mine = points[points.curve == curve].sort_values(x)
+    other = points[points.curve == against].sort_values(x)
+    rows = []
+    if len(other) >= 2:
+        log_x = np.log10(other[x].astype(float))
+        for p in mine.itertuples():
+            where = np.log10(float(getattr(p, x)))
+            if not log_x.iloc[0] <= where <= log_x.iloc[-1]:
+                continue
+            read = float(np.interp(where, log_x, other.private))
+            seeds = float(np.interp(where, log_x, other.seeds))
+            noise = 2 * np.hypot(stats.binomial_se(p.private, TEST_IMAGES) / np.sqrt(p.seeds),
+                                 stats.binomial_se(read, TEST_IMAGES) / np.sqrt(seeds))
+            rows.append({x: getattr(p, x), "private": p.private, "against": read,
+                         "gap": p.private - read, "noise": noise})
+    return pd.DataFrame(rows, columns=[x, "private", "against", "gap", "noise"])

@@ -17,9 +17,8 @@ from .config import TrainConfig, load_plan
 from .formats import MISSING, acc, acc_pm, count, finite, points, ratio, ref_acc
 from .records import Record, load_records
 
-__all__ = ["MISSING", "ClaimError", "Results", "acc", "acc_pm", "count", "curve_text", "expect",
-           "glue_all",
-           "pending", "points", "ratio", "ref_acc", "results", "signed_gap"]
+__all__ = ["MISSING", "ClaimError", "Results", "acc", "acc_pm", "count", "expect", "glue_all",
+           "glue_facts", "pending", "points", "ratio", "ref_acc", "results"]
 
 
 class ClaimError(AssertionError):
@@ -60,25 +59,10 @@ def glue_all(values: dict[str, object]) -> None:
         glue(key, value, display=False)
 
 
-def curve_text(summary: dict, prefix: str = "") -> dict[str, str]:
-    """A curve's numbers (``analysis.curve_summary``) as the pages print them, keyed
-    ``prefix + name``: its range, gain per tenfold below and above the middle size, its
-    best, and its largest fall between neighbouring sizes with the seeds behind it."""
-    get = summary.get
-    before, after = get("dip_seeds") or (None, None)
-    values = {
-        "smallest": count(get("smallest")), "largest": count(get("largest")),
-        "low": acc(get("low_private")), "high": acc(get("largest_private")),
-        "gain": points(get("gain_per_decade"), signed=False, decimals=1),
-        "middle": count(get("middle_params")),
-        "below": points(get("gain_below_middle"), signed=False, decimals=1),
-        "above": points(get("gain_above_middle"), signed=False, decimals=1),
-        "best": acc(get("best_private")), "best_params": count(get("best_params")),
-        "dip": points(get("dip"), signed=False), "dip_params": count(get("dip_params")),
-        "dip_from": count(get("dip_from_params")), "dip_std": points(get("dip_std"), signed=False),
-        "dip_seeds_before": count(before), "dip_seeds_after": count(after),
-    }
-    return {prefix + key: value for key, value in values.items()}
+def glue_facts(facts: dict, **extra: object) -> None:
+    """Glue a page's facts (``helpers.facts``), each number in the format its type gives it,
+    and any ``extra`` values (figures, tables) as they are."""
+    glue_all(facts.texts() | extra)
 
 
 def pending(untrained: int, wanted: int) -> tuple[str, str]:
@@ -90,13 +74,3 @@ def pending(untrained: int, wanted: int) -> tuple[str, str]:
             "文中的數字也暫以「—」代替。",
             f"{untrained} of this page's {wanted} models are not trained yet: dashes stand for "
             "their numbers in the tables and the text.")
-
-
-def signed_gap(x: float | None, more_zh: str, less_zh: str, more_en: str,
-               less_en: str) -> tuple[str, str]:
-    """A difference as words: "高 1.23 個百分點" / "1.23 percentage points above", or a dash."""
-    if not finite(x):
-        return MISSING, MISSING
-    size = points(x, signed=False)
-    return ((f"{more_zh} {size} 個百分點", f"{size} percentage points {more_en}") if x >= 0
-            else (f"{less_zh} {size} 個百分點", f"{size} percentage points {less_en}"))

@@ -25,7 +25,10 @@ def acc_pm(mean: float | None, std: float | None) -> str:
     """Mean ± standard deviation over seeds (just the mean for one seed)."""
     if not finite(mean):
         return MISSING
-    return f"{mean:.4f} ± {std:.4f}" if finite(std) else f"{mean:.4f}"
+    if not finite(std):
+        return f"{mean:.4f}"
+    # Seeds that scored exactly alike: a spread below the last decimal, never "± 0.0000".
+    return f"{mean:.4f} ± {std:.4f}" if std >= 0.00005 else f"{mean:.4f} ± <0.0001"
 
 
 def points(x: float | None, signed: bool = True, decimals: int = 2) -> str:

@@ -335,6 +335,13 @@ def _layer_macs(layer, input_shape, output_shape) -> int:
     return 0
 
 
+def _layer_type(layer) -> str:
+    """A layer's class name, with a capped ReLU named as the listing writes it (ReLU6)."""
+    if isinstance(layer, layers.ReLU) and layer.max_value is not None:
+        return f"ReLU{float(layer.max_value):g}"
+    return type(layer).__name__
+
+
 def layer_table(model: keras.Model) -> list[dict]:
     """One row per layer: name, type, output shape, parameters and multiply-adds."""
     rows = []
@@ -344,12 +351,48 @@ def layer_table(model: keras.Model) -> list[dict]:
         input_shape, output_shape = tuple(layer.input.shape), tuple(layer.output.shape)
         rows.append({
             "name": layer.name,
-            "type": type(layer).__name__,
+            "type": _layer_type(layer),
             "output_shape": "×".join(str(d) for d in output_shape[1:]),
             "params": int(layer.count_params()),
             "macs": int(_layer_macs(layer, input_shape, output_shape)),
         })
     return rows
+
+
+POOLS = ("MaxPooling2D", "AveragePooling2D")
+
+
+def stage_table(model: keras.Model) -> list[dict]:
+    """The model in stages, as a reader compares two listings: each run of convolutions up
+    to and including its pooling layer is a stage, and everything from ``Flatten`` on is
+    the head.  Per stage: its convolutions, the channels and map size it ends with, its
+    parameters and multiply-adds."""
+    stages: list[list[dict]] = []
+    current: list[dict] = []
+    rows = layer_table(model)
+    head_at = next((i for i, row in enumerate(rows) if row["type"] == "Flatten"), len(rows))
+    for row in rows[:head_at]:
+        current.append(row)
+        if row["type"] in POOLS and any(r["type"].endswith("Conv2D") for r in current):
+            stages.append(current)
+            current = []
+    if current:
+        stages[-1].extend(current)  # a trailing pool before the head joins the last stage
+    stages.append(rows[head_at:])
+    table = []
+    for i, stage in enumerate(stages, start=1):
+        shaped = [r for r in stage if "×" in r["output_shape"]]
+        separable = sum(r["type"] == "DepthwiseConv2D" for r in stage)
+        last = (shaped or stage)[-1]["output_shape"]
+        table.append({
+            "stage": "head" if i == len(stages) else str(i),
+            # A separable block is a depthwise and a 1x1 pointwise layer: the rest are full.
+            "full_convs": sum(r["type"] == "Conv2D" for r in stage) - separable,
+            "separable_blocks": separable,
+            "dense": sum(r["type"] == "Dense" for r in stage),
+            "output": last, "params": sum(r["params"] for r in stage),
+            "macs": sum(r["macs"] for r in stage)})
+    return table
 
 
 def count_macs(model: keras.Model) -> int:

@@ -2,9 +2,10 @@
 
 Chinese glyphs come from Noto Sans CJK, shipped by the pinned
 ``noto-cjk-sans-otc`` package and registered with matplotlib on import, so no
-system font is needed.  Figures are sized for one panel per row at the book's
-text width (6.2 inches at 110 dpi, the article's width at 1280 px), with text of
-at least 10 pt.
+system font is needed.  Figures are 5.2 inches wide at 96 dpi: shown at their
+natural 500 CSS pixels on a desktop and shrunk to a phone's 360, their 10-pt
+text stays at least 9 pixels high; notebooks draw them at twice the pixel
+density ("retina"), so they stay sharp when scaled.
 """
 
 from __future__ import annotations
@@ -23,9 +24,11 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from pandas.io.formats.style import Styler
 
+from . import vocabulary
+from .analysis import CONTROL_BASE, CURVE_OF
 from .config import TrainConfig
 from .data import CLASS_NAMES_EN, CLASS_NAMES_ZH
-from .formats import MISSING, acc, acc_pm, count
+from .formats import MISSING, acc, acc_pm, count, points
 from .models import layer_table
 from .records import Record
 
@@ -43,15 +46,29 @@ def use_cjk_font() -> str:
     matplotlib.rcParams.update({"font.family": [family, "DejaVu Sans"],
                                 "axes.unicode_minus": False, "font.size": 10.5,
                                 "legend.fontsize": 10, "xtick.labelsize": 10,
-                                "ytick.labelsize": 10, "figure.dpi": 110})
+                                "ytick.labelsize": 10, "figure.dpi": 96})
     return family
 
 
+def use_retina_figures() -> None:
+    """Inside IPython (a page or a run notebook), draw figures as PNGs of twice the pixel
+    density, tagged with their natural size so that the page shows them at it."""
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return
+    if get_ipython() is not None:
+        from matplotlib_inline.backend_inline import set_matplotlib_formats
+
+        set_matplotlib_formats("retina")
+
+
 use_cjk_font()
+use_retina_figures()
 # A missing glyph is a bug in a bilingual figure, never a warning to ignore.
 warnings.filterwarnings("error", message=r".*Glyph .* missing from.*")
 
-FIG_WIDTH = 6.2
+FIG_WIDTH = 5.2
 CLASS_LABELS = [f"{zh} {en}" for zh, en in zip(CLASS_NAMES_ZH, CLASS_NAMES_EN)]
 SPLIT_LABELS = {"val": "驗證 Validation", "public": "Public (PublicTest)",
                 "private": "Private (PrivateTest)"}
@@ -68,8 +85,12 @@ def table(frame: pd.DataFrame, formats: dict | None = None, index: bool = False)
     shown = frame.copy()
     for column, fmt in formats.items():
         shown[column] = shown[column].map(fmt)
-    numeric = [i for i, c in enumerate(frame.columns)
-               if len(shown) and shown[c].map(lambda v: bool(NUMERIC_CELL.fullmatch(str(v)))).all()]
+    def is_numeric(column: pd.Series) -> bool:
+        """Every filled cell reads as a number (an empty cell, as a plain CNN's own lead, is none)."""
+        filled = column.map(str).loc[lambda c: c.str.strip() != ""]
+        return bool(len(filled)) and filled.map(lambda v: bool(NUMERIC_CELL.fullmatch(v))).all()
+
+    numeric = [i for i, c in enumerate(frame.columns) if is_numeric(shown[c])]
     styler = frame.style.format(formats)
     if not index:
         styler = styler.hide(axis="index")
@@ -145,10 +166,11 @@ def confusion_matrices(record: Record) -> list[Figure]:
     return [confusion_matrix(record, split) for split in ("public", "private")]
 
 
+# Each curve's colour and marker; its legend words come from ``vocabulary``.
 FAMILY_STYLE = {
-    "mobilenet": ("#1f6fb4", "o", "MobileNet（深度可分離）depthwise-separable"),
-    "plain_cnn": ("#c7362b", "s", "一般 CNN（HW8 架構）plain CNN, HW8 topology"),
-    "hw3_scaled": ("#e08a0b", "^", "HW3 CNN 與縮小版 HW3 CNN and shrunk"),
+    "mobilenet": ("#1f6fb4", "o"), "plain_cnn": ("#c7362b", "s"), "hw3_scaled": ("#e08a0b", "^"),
+    "separable_mobilenet": ("#6a3d9a", "D"), "hw3_nodrop": ("#2e8b57", "v"),
+    "hw3_gap": ("#7f5539", "P"),
 }
 REFERENCE_LABELS = {"hw3_cnn": "參考 HW3 ref.", "hw8_mobilenet": "參考 HW8 ref.",
                     "small_cnn": "參考小 CNN ref. small CNN"}
@@ -183,9 +205,9 @@ def budget_figure(points: pd.DataFrame, curves: list[str], reference: dict | Non
         sub = points[points.curve == curve].sort_values(x)
         if sub.empty:
             continue
-        color, marker, label = FAMILY_STYLE[curve]
+        color, marker = FAMILY_STYLE[curve]
         ax.errorbar(sub[x], sub.private, yerr=sub.private_std.fillna(0), color=color,
-                    marker=marker, ms=7, capsize=3, lw=1.6, label=label)
+                    marker=marker, ms=7, capsize=3, lw=1.6, label=vocabulary.legend(curve))
     ax.set_xscale("log")
     for key, ref in (reference or {}).items():
         ax.scatter([ref.params], [ref.private], marker="X", s=90, color="#555555", zorder=5,
@@ -209,31 +231,205 @@ def budget_figure(points: pd.DataFrame, curves: list[str], reference: dict | Non
     return fig
 
 
-def per_class_figure(table: pd.DataFrame) -> Figure:
-    """Recall of each class, labelled with its number of training images."""
-    fig, ax = plt.subplots(figsize=(FIG_WIDTH, 3.8), layout="constrained")
-    labels = [f"{zh} {en}" for zh, en in zip(table.class_zh, table.class_en)]
-    bars = ax.barh(labels, table.recall.fillna(0), color="#1f6fb4")
-    for bar, count, recall in zip(bars, table.train_images, table.recall):
-        text = f"{recall:.0%} · {count:,} 張 images" if np.isfinite(recall) else f"{count:,} 張"
-        ax.text(bar.get_width() + 0.01, bar.get_y() + bar.get_height() / 2, text,
-                va="center", fontsize=10)
-    ax.set_xlim(0, 1.15)
+def _label_knobs(ax: Axes, sub: pd.DataFrame, x: str, color: str, below: bool) -> None:
+    """Each point's α or β written beside it, above or below the line."""
+    for row in sub.itertuples():
+        ax.annotate(f"{row.knob:.2g}", (getattr(row, x), row.private), fontsize=9.5, color=color,
+                    xytext=(0, -13 if below else 7), textcoords="offset points", ha="center",
+                    va="top" if below else "bottom")
+
+
+def whole_range_figure(points: pd.DataFrame, reference: dict,
+                       axes_of: tuple[str, ...] = ("params", "macs")) -> Figure:
+    """Every family's Private accuracy over its whole range, against parameters (top) and
+    multiply-adds per image (bottom), each point labelled with its α or β, the reference
+    report's models as grey crosses on the parameter panel."""
+    curves = [c for c in FAMILY_STYLE if (points.curve == c).any()]
+    fig, axes = plt.subplots(len(axes_of), 1, squeeze=False, sharey=True, layout="constrained",
+                             figsize=(FIG_WIDTH, 0.45 * len(curves) + 4.3 * len(axes_of)))
+    axes = axes[:, 0]
+    for ax, x in zip(axes, axes_of):
+        for curve in curves:
+            sub = points[points.curve == curve].sort_values(x)
+            color, marker = FAMILY_STYLE[curve]
+            ax.errorbar(sub[x], sub.private, yerr=sub.private_std.fillna(0), color=color,
+                        marker=marker, ms=6, capsize=2, lw=1.4,
+                        label=vocabulary.legend(curve) if x == "params" else None)
+            _label_knobs(ax, sub, x, color, below=curve != "mobilenet")
+        ax.set_xscale("log")
+        readable_log_ticks(ax.xaxis)
+        ax.set_ylim(*ACCURACY_RANGE)
+        ax.set_ylabel("Private 準確率 accuracy")
+        ax.grid(alpha=0.3, which="both")
+    for key, ref in reference.items():
+        axes[0].scatter([ref.params], [ref.private], marker="X", s=80, color="#555555",
+                        zorder=5, label="參考報告 Reference report"
+                        if key == next(iter(reference)) else None)
+        # Left of the small CNN's cross, clear of the shrunk HW3 CNN's labels at its right.
+        left = key == "small_cnn"
+        axes[0].annotate(REFERENCE_LABELS[key].replace(" ref", "\nref") if left
+                         else REFERENCE_LABELS[key], (ref.params, ref.private), fontsize=9.5,
+                         xytext=(-7 if left else 7, -4), textcoords="offset points",
+                         ha="right" if left else "left", va="top", color="#333333",
+                         bbox={"boxstyle": "square,pad=0.1", "fc": "white", "ec": "none",
+                               "alpha": 0.8})
+    axes[0].set_xlabel("參數量 Parameters（點旁數字為 α 或 β · numbers are α or β）")
+    if len(axes) > 1:
+        axes[1].set_xlabel("每張影像乘加數 Multiply-adds per image")
+    fig.legend(loc="outside lower center", ncol=1, frameon=False, fontsize=9.5)
+    return fig
+
+
+def fit_figure(records: list[Record], run_ids: list[str]) -> Figure:
+    """Training (augmented) and validation accuracy per epoch of a few runs, one panel each:
+    how far each model fits its training data beyond what it gets right on held-out faces."""
+    by_id = {r.run_id: r for r in records}
+    shown = [by_id[i] for i in run_ids if i in by_id]
+    if not shown:
+        return empty_figure()
+    fig, axes = plt.subplots(len(shown), 1, figsize=(FIG_WIDTH, 2.3 * len(shown) + 0.9),
+                             sharex=True, sharey=True, layout="constrained", squeeze=False)
+    for ax, record in zip(axes[:, 0], shown):
+        h = record.history
+        epochs = np.arange(1, len(h["accuracy"]) + 1)
+        curve = CURVE_OF[record.family]
+        color = FAMILY_STYLE[curve][0]
+        ax.plot(epochs, h["accuracy"], color=color, ls="--", lw=1.4,
+                label="訓練（資料擴增後）Training (augmented)")
+        ax.plot(epochs, h["val_accuracy"], color=color, lw=1.8, label="驗證 Validation")
+        ax.set_title(f"{vocabulary.both(vocabulary.family(record.family))}，"
+                     f"{count(record.params)} 參數 params", fontsize=10, loc="left")
+        ax.set_ylim(0.2, 1.0)
+        ax.grid(alpha=0.3)
+        ax.set_ylabel("準確率 Accuracy")
+    axes[-1, 0].set_xlabel("Epoch")
+    handles, labels = axes[0, 0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="outside lower center", ncol=1, frameon=False)
+    return fig
+
+
+def per_class_figure(tables: dict[str, pd.DataFrame]) -> Figure:
+    """Recall of each class for each model (``analysis.per_class``), side by side, each
+    class labelled with its number of training images."""
+    first = next(iter(tables.values()))
+    fig, ax = plt.subplots(figsize=(FIG_WIDTH, 0.55 * len(first) * len(tables) / 2 + 1.6),
+                           layout="constrained")
+    y = np.arange(len(first))
+    height = 0.8 / len(tables)
+    colors = ("#e08a0b", "#1f6fb4", "#c7362b")
+    for i, (name, table) in enumerate(tables.items()):
+        bars = ax.barh(y + (i - (len(tables) - 1) / 2) * height, table.recall.fillna(0),
+                       height=height, color=colors[i % len(colors)], label=name)
+        for bar, recall in zip(bars, table.recall):
+            if np.isfinite(recall):
+                ax.text(bar.get_width() + 0.01, bar.get_y() + bar.get_height() / 2,
+                        f"{recall:.0%}", va="center", fontsize=9.5)
+    ax.set_yticks(y, [f"{zh} {en}\n{n:,} 張 images" for zh, en, n in
+                      zip(first.class_zh, first.class_en, first.train_images)])
+    ax.set_xlim(0, 1.08)
     ax.invert_yaxis()
-    ax.set_xlabel("Private 召回率 Recall（每類答對的比例 share of each class predicted correctly）")
+    ax.set_xlabel("Private 召回率 Recall（每類答對的比例 share of each class right）")
+    fig.legend(loc="outside lower center", ncol=len(tables), frameon=False)
+    return fig
+
+
+def listing_scores(q1: pd.DataFrame) -> Styler:
+    """Q1's two listings (``analysis.reference_models``): our Private and Public beside the
+    reference report's, and the parameter count."""
+    frame = pd.DataFrame({
+        "模型 Model": [vocabulary.family(f)[1] for f in q1.index],
+        "Private": [acc_pm(m, sd) for m, sd in zip(q1.private, q1.private_std)],
+        "參考 Ref. Private": [f"{x:.5f}" for x in q1.ref_private],
+        "Public": [acc_pm(m, sd) for m, sd in zip(q1.public, q1.public_std)],
+        "參考 Ref. Public": [f"{x:.5f}" for x in q1.ref_public],
+        "參數 Params": q1.params.map(count),
+    })
+    return table(frame)
+
+
+def int8_table(by_model: pd.DataFrame) -> Styler:
+    """Each curve model's Private change from Keras to full-integer int8
+    (``analysis.int8_by_model``), ± two paired standard errors, and its reset channels."""
+    frame = pd.DataFrame({
+        "int8 變化 Change (pp)": [f"{points(c)} ± {points(2 * e, signed=False)}"
+                                for c, e in zip(by_model.change, by_model.se)],
+        "模型 Model": by_model.family.map(lambda f: vocabulary.family(f)[1]),
+        "參數 Params": by_model.params.map(count), "種子 Seeds": by_model.seeds,
+        "重設通道 Reset channels": by_model.calmed.round().astype(int),
+    })
+    return table(frame)
+
+
+def variants_table(variants: pd.DataFrame) -> Styler:
+    """Q1's variants (``analysis.variants``): one pass, flip averaging and each ablation."""
+    names = {"one_pass": ("單次推論", "one pass"), "flip": ("翻轉平均", "flip averaging"),
+             **vocabulary.ABLATIONS}
+    frame = pd.DataFrame({
+        "Private": variants.private.map(acc), "驗證 Val": variants.val.map(acc),
+        "模型 Model": variants.family.map(lambda f: vocabulary.family(f)[1]),
+        "變體 Variant": variants.variant.map(lambda v: vocabulary.both(names[v])),
+        "種子 Seeds": variants.runs, "Epochs": variants.epochs,
+    })
+    return table(frame)
+
+
+def stage_view(stages: list[dict]) -> Styler:
+    """A listing stage by stage (``models.stage_table``): its layers, the map it ends with,
+    its parameters and multiply-adds."""
+    def layers_of(stage: dict) -> str:
+        parts = [(stage["full_convs"], "conv"), (stage["separable_blocks"], "sep"),
+                 (stage["dense"], "dense")]
+        return " + ".join(f"{n} {kind}" for n, kind in parts if n)
+
+    frame = pd.DataFrame({
+        "段 Stage": [s["stage"].replace("head", "頭 head") for s in stages],
+        "層 Layers": [layers_of(s) for s in stages],
+        "輸出 Output": [s["output"] for s in stages],
+        "參數 Params": [count(s["params"]) for s in stages],
+        "乘加 MACs": [count(s["macs"]) for s in stages],
+    })
+    return table(frame)
+
+
+def stage_share_figure(stages: dict[str, list[dict]]) -> Figure:
+    """Where each model's parameters go: one bar per model, split by stage in per cent."""
+    fig, ax = plt.subplots(figsize=(FIG_WIDTH, 0.7 * len(stages) + 1.7), layout="constrained")
+    most = max(len(s) for s in stages.values())
+    blues = plt.get_cmap("Blues")(np.linspace(0.35, 0.85, most - 1))
+    for row, (name, model_stages) in enumerate(stages.items()):
+        total = sum(s["params"] for s in model_stages)
+        left = 0.0
+        for i, stage in enumerate(model_stages):
+            share = stage["params"] / total
+            head = stage["stage"] == "head"
+            ax.barh(row, share, left=left, color="#bbbbbb" if head else blues[i],
+                    edgecolor="white")
+            if share >= 0.07:
+                ax.text(left + share / 2, row, f"{'頭 head' if head else stage['stage']}\n"
+                        f"{share:.0%}", ha="center", va="center", fontsize=9.5,
+                        color="black" if head or i < 2 else "white")
+            left += share
+    ax.set_yticks(range(len(stages)), list(stages))
+    ax.invert_yaxis()
+    ax.set_xlim(0, 1)
+    ax.xaxis.set_major_formatter(matplotlib.ticker.PercentFormatter(1.0))
+    ax.set_xlabel("參數的比例（藍：各段卷積，灰：全連接的頭）"
+                  "\nShare of parameters (blue: convolution stages, grey: dense head)")
     return fig
 
 
 def parameter_split_figure(splits: pd.DataFrame) -> Figure:
-    """Each family's parameters at one budget, split into convolutions and the dense head."""
-    fig, ax = plt.subplots(figsize=(FIG_WIDTH, 2.8), layout="constrained")
-    names = [FAMILY_STYLE[f][2] for f in splits.family]
+    """Each family's parameters at one budget, split into convolutions and the head after
+    them (Flatten and dense layers, or the classifier alone after a pooling head)."""
+    fig, ax = plt.subplots(figsize=(FIG_WIDTH, 0.62 * len(splits) + 1.5), layout="constrained")
+    names = [vocabulary.both(vocabulary.family(f)).replace(" · ", "\n") for f in splits.family]
     ax.barh(names, splits.conv_params, color="#1f6fb4", label="卷積層 Convolutions")
     ax.barh(names, splits.dense_params, left=splits.conv_params, color="#bbbbbb",
-            label="Flatten 之後的全連接層 Dense layers after Flatten")
+            label="卷積之後的全連接層 Dense layers after the convolutions")
     ax.invert_yaxis()
+    ax.xaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(_short_count))
     ax.set_xlabel("參數量 Parameters")
-    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.35), ncol=1, frameon=False)
+    fig.legend(loc="outside lower center", ncol=1, frameon=False)
     return fig
 
 
@@ -268,29 +464,217 @@ def points_table(points: pd.DataFrame, curve: str, knob: str,
     return table(frame)
 
 
-FORMAT_MARKERS = {"keras_float32": ("o", "Keras float32"), "litert_float32": ("s", "LiteRT float32"),
-                  "litert_float16": ("D", "LiteRT float16"),
-                  "litert_dynamic_int8": ("v", "LiteRT 動態 int8 dynamic-range int8"),
-                  "litert_int8": ("^", "LiteRT 全整數 int8 full-integer int8")}
+def _lead(value: float, se: float) -> str:
+    """A difference in percentage points with two standard errors: "−0.23 ± 1.13"."""
+    return MISSING if not np.isfinite(value) else f"{points(value)} ± {points(2 * se, signed=False)}"
+
+
+def equal_budget_table(budgets: pd.DataFrame) -> Styler:
+    """Q4's small budgets (``analysis.equal_budget``): each family's nearest model, with its
+    lead over the plain CNN ± two standard errors."""
+    shown = budgets.dropna(subset=["params"])
+    frame = pd.DataFrame({
+        "預算 Budget": shown.budget.map(count),
+        "模型 Model": shown.curve.map(lambda c: vocabulary.family(c)[1]),
+        "領先 Lead (pp)": [_lead(v, se) if c != "plain_cnn" else ""
+                          for c, v, se in zip(shown.curve, shown.lead_over_plain, shown.lead_se)],
+        "Private": [acc_pm(m, sd) for m, sd in zip(shown.private, shown.private_std)],
+        "參數 Params": shown.params.map(count),
+        "種子 Seeds": shown.seeds.astype(int),
+    })
+    return table(frame)
+
+
+def control_table(effects: pd.DataFrame, untrained: pd.DataFrame) -> Styler:
+    """Q4's controls: each against the model it changes one thing of, the change first;
+    the untrained ones as dashes."""
+    rows = [{"變化 Change (pp)": _lead(e.change, e.change_se), "參數 Params": count(e.params),
+             "對照 Control": vocabulary.family(e.control)[1],
+             "比較 vs": vocabulary.family(e.base)[1],
+             "Private": acc_pm(e.private, e.private_std), "種子 Seeds": e.seeds}
+            for e in effects.itertuples()]
+    rows += [{"變化 Change (pp)": MISSING, "參數 Params": count(w.params),
+              "對照 Control": vocabulary.family(w.curve)[1],
+              "比較 vs": vocabulary.family(CONTROL_BASE[w.curve])[1], "Private": MISSING,
+              "種子 Seeds": 0} for w in untrained.itertuples()]
+    return table(pd.DataFrame(rows))
+
+
+def int8_table(by_model: pd.DataFrame) -> Styler:
+    """Each curve model's Private change from Keras to full-integer int8
+    (``analysis.int8_by_model``), ± two paired standard errors, and its reset channels."""
+    frame = pd.DataFrame({
+        "int8 變化 Change (pp)": [f"{points(c)} ± {points(2 * e, signed=False)}"
+                                for c, e in zip(by_model.change, by_model.se)],
+        "模型 Model": by_model.family.map(lambda f: vocabulary.family(f)[1]),
+        "參數 Params": by_model.params.map(count), "種子 Seeds": by_model.seeds,
+        "重設通道 Reset channels": by_model.calmed.round().astype(int),
+    })
+    return table(frame)
+
+
+def variants_table(variants: pd.DataFrame) -> Styler:
+    """Q1's variants (``analysis.variants``): one pass, flip averaging and each ablation."""
+    names = {"one_pass": ("單次推論", "one pass"), "flip": ("翻轉平均", "flip averaging"),
+             **vocabulary.ABLATIONS}
+    frame = pd.DataFrame({
+        "Private": variants.private.map(acc), "驗證 Val": variants.val.map(acc),
+        "模型 Model": variants.family.map(lambda f: vocabulary.family(f)[1]),
+        "變體 Variant": variants.variant.map(lambda v: vocabulary.both(names[v])),
+        "種子 Seeds": variants.runs, "Epochs": variants.epochs,
+    })
+    return table(frame)
+
+
+def stage_view(stages: list[dict]) -> Styler:
+    """A listing stage by stage (``models.stage_table``): its layers, the map it ends with,
+    its parameters and multiply-adds."""
+    def layers_of(stage: dict) -> str:
+        parts = [(stage["full_convs"], "conv"), (stage["separable_blocks"], "sep"),
+                 (stage["dense"], "dense")]
+        return " + ".join(f"{n} {kind}" for n, kind in parts if n)
+
+    frame = pd.DataFrame({
+        "段 Stage": [s["stage"].replace("head", "頭 head") for s in stages],
+        "層 Layers": [layers_of(s) for s in stages],
+        "輸出 Output": [s["output"] for s in stages],
+        "參數 Params": [count(s["params"]) for s in stages],
+        "乘加 MACs": [count(s["macs"]) for s in stages],
+    })
+    return table(frame)
+
+
+def stage_share_figure(stages: dict[str, list[dict]]) -> Figure:
+    """Where each model's parameters go: one bar per model, split by stage in per cent."""
+    fig, ax = plt.subplots(figsize=(FIG_WIDTH, 0.7 * len(stages) + 1.7), layout="constrained")
+    most = max(len(s) for s in stages.values())
+    blues = plt.get_cmap("Blues")(np.linspace(0.35, 0.85, most - 1))
+    for row, (name, model_stages) in enumerate(stages.items()):
+        total = sum(s["params"] for s in model_stages)
+        left = 0.0
+        for i, stage in enumerate(model_stages):
+            share = stage["params"] / total
+            head = stage["stage"] == "head"
+            ax.barh(row, share, left=left, color="#bbbbbb" if head else blues[i],
+                    edgecolor="white")
+            if share >= 0.07:
+                ax.text(left + share / 2, row, f"{'頭 head' if head else stage['stage']}\n"
+                        f"{share:.0%}", ha="center", va="center", fontsize=9.5,
+                        color="black" if head or i < 2 else "white")
+            left += share
+    ax.set_yticks(range(len(stages)), list(stages))
+    ax.invert_yaxis()
+    ax.set_xlim(0, 1)
+    ax.xaxis.set_major_formatter(matplotlib.ticker.PercentFormatter(1.0))
+    ax.set_xlabel("參數的比例（藍：各段卷積，灰：全連接的頭）"
+                  "\nShare of parameters (blue: convolution stages, grey: dense head)")
+    return fig
+
+
+def parameter_split_figure(splits: pd.DataFrame) -> Figure:
+    """Each family's parameters at one budget, split into convolutions and the head after
+    them (Flatten and dense layers, or the classifier alone after a pooling head)."""
+    fig, ax = plt.subplots(figsize=(FIG_WIDTH, 0.62 * len(splits) + 1.5), layout="constrained")
+    names = [vocabulary.both(vocabulary.family(f)).replace(" · ", "\n") for f in splits.family]
+    ax.barh(names, splits.conv_params, color="#1f6fb4", label="卷積層 Convolutions")
+    ax.barh(names, splits.dense_params, left=splits.conv_params, color="#bbbbbb",
+            label="卷積之後的全連接層 Dense layers after the convolutions")
+    ax.invert_yaxis()
+    ax.xaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(_short_count))
+    ax.set_xlabel("參數量 Parameters")
+    fig.legend(loc="outside lower center", ncol=1, frameon=False)
+    return fig
+
+
+def empty_figure(height: float = 2.0) -> Figure:
+    """A placeholder for a figure whose runs have not finished."""
+    fig, ax = plt.subplots(figsize=(FIG_WIDTH, height), layout="constrained")
+    ax.axis("off")
+    ax.text(0.5, 0.5, "尚未訓練完成 · Not trained yet", ha="center", va="center", fontsize=12,
+            color="#666666")
+    return fig
+
+
+NOT_TRAINED = f"{MISSING} 尚未訓練 not trained yet"
+
+
+def points_table(points: pd.DataFrame, curve: str, knob: str,
+                 untrained: pd.DataFrame | None = None) -> Styler:
+    """A curve's points, Private first: mean ± std over seeds, the model's size and knob;
+    the ``untrained`` models (``analysis.untrained_models``) take their place as dashes."""
+    sub = points[points.curve == curve]
+    waiting = (untrained[untrained.curve == curve] if untrained is not None
+               else pd.DataFrame(columns=["params", "knob"]))
+    if sub.empty and waiting.empty:
+        return table(pd.DataFrame({"Private": [NOT_TRAINED]}))
+    rows = [{"Private": acc_pm(p.private, p.private_std), "params": p.params, knob: f"{p.knob:.4g}",
+             "種子 Seeds": int(p.seeds), "Public": acc_pm(p.public, p.public_std)}
+            for p in sub.itertuples()]
+    rows += [{"Private": NOT_TRAINED, "params": w.params, knob: f"{w.knob:.4g}",
+              "種子 Seeds": 0, "Public": MISSING} for w in waiting.itertuples()]
+    frame = pd.DataFrame(rows).sort_values("params", kind="stable")
+    frame.insert(1, "參數 Params", [count(n) for n in frame.pop("params")])
+    return table(frame)
+
+
+def _lead(value: float, se: float) -> str:
+    """A difference in percentage points with two standard errors: "−0.23 ± 1.13"."""
+    return MISSING if not np.isfinite(value) else f"{points(value)} ± {points(2 * se, signed=False)}"
+
+
+def equal_budget_table(budgets: pd.DataFrame) -> Styler:
+    """Q4's small budgets (``analysis.equal_budget``): each family's nearest model, with its
+    lead over the plain CNN ± two standard errors."""
+    shown = budgets.dropna(subset=["params"])
+    frame = pd.DataFrame({
+        "預算 Budget": shown.budget.map(count),
+        "模型 Model": shown.curve.map(lambda c: vocabulary.family(c)[1]),
+        "領先 Lead (pp)": [_lead(v, se) if c != "plain_cnn" else ""
+                          for c, v, se in zip(shown.curve, shown.lead_over_plain, shown.lead_se)],
+        "Private": [acc_pm(m, sd) for m, sd in zip(shown.private, shown.private_std)],
+        "參數 Params": shown.params.map(count),
+        "種子 Seeds": shown.seeds.astype(int),
+    })
+    return table(frame)
+
+
+def control_table(effects: pd.DataFrame, untrained: pd.DataFrame) -> Styler:
+    """Q4's controls: each against the model it changes one thing of, the change first;
+    the untrained ones as dashes."""
+    rows = [{"變化 Change (pp)": _lead(e.change, e.change_se),
+             "對照 Control": vocabulary.family(e.control)[1],
+             "相對於 Against": vocabulary.family(e.base)[1], "參數 Params": count(e.params),
+             "Private": acc_pm(e.private, e.private_std), "種子 Seeds": e.seeds}
+            for e in effects.itertuples()]
+    rows += [{"變化 Change (pp)": MISSING, "對照 Control": vocabulary.family(w.curve)[1],
+              "相對於 Against": vocabulary.family(CONTROL_BASE[w.curve])[1],
+              "參數 Params": count(w.params), "Private": MISSING, "種子 Seeds": 0}
+             for w in untrained.itertuples()]
+    return table(pd.DataFrame(rows))
+
+
+FORMAT_MARKERS = {"keras_float32": "o", "litert_float32": "s", "litert_float16": "D",
+                  "litert_dynamic_int8": "v", "litert_int8": "^"}
 
 
 def bytes_figure(table: pd.DataFrame, y: str = "private", reference: float | None = None) -> Figure:
     """Private accuracy (or latency) against file size: colour is the family, marker the
     format; ablations (trained off the curves' recipe) are hollow."""
     fig, ax = plt.subplots(figsize=(FIG_WIDTH, 5.8), layout="constrained")
-    for curve, (color, _, label) in FAMILY_STYLE.items():
+    for curve, (color, _) in FAMILY_STYLE.items():
         sub = table[table.curve == curve]
         if len(sub):
-            ax.scatter([], [], color=color, marker="o", label=label)
-        for fmt, (marker, _) in FORMAT_MARKERS.items():
+            ax.scatter([], [], color=color, marker="o", label=vocabulary.legend(curve))
+        for fmt, marker in FORMAT_MARKERS.items():
             part = sub[sub.format == fmt]
             on_curve = part.ablation == ""
             ax.scatter(part.bytes[on_curve], part[y][on_curve], color=color, marker=marker, s=42,
                        alpha=0.85)
             ax.scatter(part.bytes[~on_curve], part[y][~on_curve], facecolors="none",
                        edgecolors=color, marker=marker, s=42, linewidths=1.3)
-    for fmt, (marker, label) in FORMAT_MARKERS.items():
-        ax.scatter([], [], color="#777777", marker=marker, label=label)
+    for fmt, marker in FORMAT_MARKERS.items():
+        ax.scatter([], [], color="#777777", marker=marker,
+                   label=vocabulary.both(vocabulary.file_format(fmt)))
     if (table.ablation != "").any():
         ax.scatter([], [], facecolors="none", edgecolors="#777777", marker="o",
                    label="空心：消融實驗 hollow: ablation")

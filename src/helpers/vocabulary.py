@@ -1,11 +1,38 @@
 """The study's names in both languages, defined once for prose, tables and legends.
 
-A page, a table or a figure that names an ablation takes its words from here,
-so the same variant reads the same everywhere, and a new ablation in
-``sweep.yml`` gets its name in one place.
+A page, a table or a figure that names a family, an ablation or a verdict takes
+its words from here, so the same thing reads the same everywhere, and a new
+family or ablation in ``sweep.yml`` gets its name in one place.
 """
 
 from __future__ import annotations
+
+from enum import StrEnum
+
+# Each family by its short name: (Chinese, English).  The two listings are the knob-1
+# points of the first and third curves.
+FAMILIES: dict[str, tuple[str, str]] = {
+    "hw3_cnn": ("HW3 CNN", "HW3 CNN"),
+    "hw8_mobilenet": ("HW8 MobileNet", "HW8 MobileNet"),
+    "mobilenet": ("MobileNet", "MobileNet"),
+    "plain_cnn": ("一般 CNN", "plain CNN"),
+    "hw3_scaled": ("縮小的 HW3 CNN", "shrunk HW3 CNN"),
+    "separable_mobilenet": ("全可分離 MobileNet", "all-separable MobileNet"),
+    "hw3_nodrop": ("縮小的 HW3 CNN，無 Dropout", "shrunk HW3 CNN without dropout"),
+    "hw3_gap": ("縮小的 HW3 CNN，池化頭", "shrunk HW3 CNN with a pooling head"),
+}
+# What each curve is, for a figure's legend: the name and the one thing that sets it apart.
+FAMILY_NOTES: dict[str, tuple[str, str]] = {
+    "mobilenet": ("HW8 架構，α 縮放", "the HW8 listing, scaled by α"),
+    "plain_cnn": ("HW8 拓樸，一般卷積", "HW8 topology, standard convolutions"),
+    "hw3_scaled": ("HW3 架構，β 縮放", "the HW3 listing, scaled by β"),
+    "separable_mobilenet": ("每層都深度可分離", "every layer after the stem separable"),
+    "hw3_nodrop": ("拿掉 Dropout", "dropout removed"),
+    "hw3_gap": ("全域平均池化取代全連接", "global average pooling for the dense layers"),
+}
+# The knob that scales each curve, as the legends and tables write it.
+KNOBS: dict[str, str] = {"mobilenet": "α", "plain_cnn": "α", "separable_mobilenet": "α",
+                         "hw3_scaled": "β", "hw3_nodrop": "β", "hw3_gap": "β"}
 
 # Each ablation as the change it makes to its curve twin: (Chinese, English), the English a
 # lower-case noun phrase that reads after "with".
@@ -18,10 +45,62 @@ ABLATIONS: dict[str, tuple[str, str]] = {
                          "the long recipe and distillation from an ensemble"),
 }
 
+# Each file format of ``compression.FORMATS`` as a name: (Chinese, English).
+FORMATS: dict[str, tuple[str, str]] = {
+    "keras_float32": ("Keras float32", "Keras float32"),
+    "litert_float32": ("LiteRT float32", "LiteRT float32"),
+    "litert_float16": ("LiteRT float16", "LiteRT float16"),
+    "litert_dynamic_int8": ("LiteRT 動態範圍 int8", "LiteRT dynamic-range int8"),
+    "litert_int8": ("LiteRT 全整數 int8", "LiteRT full-integer int8"),
+}
+
+
+class Verdict(StrEnum):
+    """How one model stands against another: a difference beyond two standard errors
+    either way, a tie within them, or nothing measured yet."""
+
+    AHEAD = "ahead"
+    TIE = "tie"
+    BEHIND = "behind"
+    UNMEASURED = ""
+
+
+VERDICTS: dict[Verdict, tuple[str, str]] = {
+    Verdict.AHEAD: ("勝出", "ahead"), Verdict.TIE: ("分不出高下", "a tie"),
+    Verdict.BEHIND: ("落後", "behind"), Verdict.UNMEASURED: ("—", "—"),
+}
+
+
+def _lookup(table: dict, name: str, where: str) -> tuple[str, str]:
+    if name not in table:
+        raise KeyError(f"{name!r} has no name in helpers.vocabulary.{where}; "
+                       f"add its Chinese and English words there")
+    return table[name]
+
 
 def ablation(name: str) -> tuple[str, str]:
     """An ablation's (Chinese, English) name; an unknown one is refused by name."""
-    if name not in ABLATIONS:
-        raise KeyError(f"ablation {name!r} has no name in helpers.vocabulary.ABLATIONS; "
-                       f"add its Chinese and English words there")
-    return ABLATIONS[name]
+    return _lookup(ABLATIONS, name, "ABLATIONS")
+
+
+def file_format(name: str) -> tuple[str, str]:
+    """A file format's (Chinese, English) name; an unknown one is refused by name."""
+    return _lookup(FORMATS, name, "FORMATS")
+
+
+def family(name: str) -> tuple[str, str]:
+    """A curve's (Chinese, English) name; an unknown one is refused by name."""
+    return _lookup(FAMILIES, name, "FAMILIES")
+
+
+def both(words: tuple[str, str]) -> str:
+    """A (Chinese, English) pair as one bilingual label: "一般 CNN · plain CNN", or the one
+    name where both languages write it alike."""
+    zh, en = words
+    return zh if zh == en else f"{zh} · {en}"
+
+
+def legend(name: str) -> str:
+    """A curve as a bilingual legend entry: "MobileNet（HW8 架構，α 縮放）MobileNet, the HW8 …"."""
+    (zh, en), (note_zh, note_en) = family(name), _lookup(FAMILY_NOTES, name, "FAMILY_NOTES")
+    return f"{zh}（{note_zh}）\n{en}: {note_en}"
