@@ -14,6 +14,17 @@ import pytest
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 USAGES = ("Training", "PublicTest", "PrivateTest")
+SCRIPTS = Path(__file__).resolve().parents[1] / "scripts"
+
+
+def load_script(name: str):
+    """A module of ``scripts/`` (not a package), loaded by path for its tests."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(name, SCRIPTS / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def make_rows(n_per_usage: int = 20, seed: int = 0) -> list[tuple[int, np.ndarray, str]]:

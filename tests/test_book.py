@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import build
+from conftest import build, load_script
 from helpers import analysis, models
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -153,10 +153,6 @@ def test_the_simplified_check_can_fail():
     assert SIMPLIFIED.findall("跳转至主要内容 回到顶部") and not SIMPLIFIED.findall("跳至主要內容 回到頂端")
 
 
-def _chromium() -> str | None:
-    return shutil.which("chromium") or shutil.which("chromium-browser")
-
-
 class QuietHandler(SimpleHTTPRequestHandler):
     def log_message(self, *args):  # keep the test output readable
         pass
@@ -178,8 +174,9 @@ PRIVATE_FIRST = ["q1_reference_models", "q2_mobilenet", "q3_plain_cnn"]
 @pytest.mark.slow
 @pytest.mark.browser
 def test_pages_fit_phone_and_desktop_in_both_languages(served, tmp_path):
-    chromium = _chromium()
-    if not chromium:
+    try:
+        chromium = load_script("book_pdf").chromium()
+    except FileNotFoundError:
         pytest.skip("Debian's chromium is not installed (.ci/run installs it)")
     from playwright.sync_api import sync_playwright
 

@@ -1,17 +1,15 @@
 """The prepared GPU script: its layout, its CPU fallback, its deadline and its archive."""
 
-import importlib.util
 import subprocess
 import sys
 import tarfile
 from pathlib import Path
 
 import pytest
+from conftest import load_script
 
 SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "gpu_sweep.py"
-spec = importlib.util.spec_from_file_location("gpu_sweep", SCRIPT)
-gpu_sweep = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(gpu_sweep)
+gpu_sweep = load_script("gpu_sweep")
 
 
 def test_layout_shares_one_gpu_among_workers_and_falls_back_on_the_cpu():

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import re
 import shutil
 import subprocess
@@ -10,13 +9,12 @@ from pathlib import Path
 
 import pytest
 
+from conftest import load_script
+
 ROOT = Path(__file__).resolve().parents[1]
-SCRIPT = ROOT / "scripts" / "book_pdf.py"
 WORKFLOW = ROOT / ".github" / "workflows" / "book.yml"
 
-spec = importlib.util.spec_from_file_location("book_pdf", SCRIPT)
-book_pdf = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(book_pdf)
+book_pdf = load_script("book_pdf")
 
 CJK = re.compile(r"[\u3400-\u9fff]")
 # Six or more English words in a row: a sentence, not a model name or a table header.

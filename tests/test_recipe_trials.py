@@ -1,16 +1,11 @@
 """The recipe trials' validation table: what each trial changes, and validation scores only."""
 
-import importlib.util
-from pathlib import Path
-
+from conftest import load_script
 from helpers import records
 from helpers.config import load_plan
 from test_records import make_record
 
-SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "recipe_trials.py"
-spec = importlib.util.spec_from_file_location("recipe_trials", SCRIPT)
-recipe_trials = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(recipe_trials)
+recipe_trials = load_script("recipe_trials")
 
 PLAN = """defaults: {epochs: 3, rotation: 0, zoom: 0}
 points:

@@ -1,17 +1,15 @@
 """The throughput script: one measurement in its own process, and a too-slow setting reported."""
 
-import importlib.util
 import json
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from conftest import load_script
 
 SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "throughput.py"
-spec = importlib.util.spec_from_file_location("throughput", SCRIPT)
-throughput = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(throughput)
+throughput = load_script("throughput")
 
 
 @pytest.mark.slow

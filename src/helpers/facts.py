@@ -398,6 +398,7 @@ def q1(results) -> Facts:
             _known(long3.private, long8.private),
             lambda: long3.verdict == Verdict.AHEAD and long8.verdict == Verdict.AHEAD
             and long3.private > ref3.private and long8.private > ref8.private),
+        test_images=Number(analysis.TEST_IMAGES),
         hw3_flip=Signed(flip["hw3_cnn"]), hw8_flip=Signed(flip["hw8_mobilenet"]),
         flip_helps_both=_when(_known(*flip.values()), lambda: min(flip.values()) > 0),
         aug_change=Signed(aug.change), aug_2se=Points(2 * aug.change_se),
