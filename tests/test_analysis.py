@@ -209,10 +209,14 @@ def test_ablation_changes_compare_with_the_curve_twin():
     plan = [TrainConfig("hw8_mobilenet", 56135, epochs=50),
             TrainConfig("hw3_cnn", 4746471, precision="mixed_bfloat16", epochs=50),
             TrainConfig("hw3_cnn", 4746471, precision="mixed_bfloat16", epochs=100,
-                        ablation="long")]
+                        ablation="long"),
+            *(TrainConfig("hw8_mobilenet", 56135, seed=s, epochs=e, ablation=a)
+              for s in (1, 2) for e, a in ((50, ""), (100, "long")))]
     changes = analysis.ablation_changes(plan)
-    assert changes[["run_id", "twin", "setting", "curve_value", "ablation_value"]].values.tolist() \
-        == [["hw3_cnn-4746471-s0-long", "hw3_cnn-4746471-s0", "epochs", 50, 100]]
+    assert changes[["family", "ablation", "seeds", "setting", "curve_value",
+                    "ablation_value"]].values.tolist() == [
+        ["hw3_cnn", "long", "0", "epochs", "50", "100"],
+        ["hw8_mobilenet", "long", "1, 2", "epochs", "50", "100"]]  # one row for both seeds
     with pytest.raises(ValueError, match="hw3_cnn-4746471-s1-long"):
         analysis.ablation_changes([TrainConfig("hw3_cnn", 4746471, seed=1, ablation="long",
                                                epochs=100)])

@@ -121,7 +121,8 @@ def curve_recipe(plan: Iterable[TrainConfig]) -> TrainConfig:
 
 def ablation_changes(plan: Iterable[TrainConfig]) -> pd.DataFrame:
     """Each ablation's settings that differ from its curve twin (same family, size and seed),
-    so that a reader sees exactly what the ablation changed."""
+    so that a reader sees exactly what the ablation changed: one row per model, ablation and
+    setting, with the seeds it was planned for."""
     plan = list(plan)
     twins = {(c.family, c.target_params, c.seed): c for c in plan if not c.ablation}
     rows = []
@@ -133,11 +134,20 @@ def ablation_changes(plan: Iterable[TrainConfig]) -> pd.DataFrame:
             raise ValueError(f"ablation {c.run_id} has no curve point of the same family, size "
                              f"and seed in the plan to compare with")
         curve_values = twin.to_dict()
-        rows += [{"run_id": c.run_id, "twin": twin.run_id, "setting": key,
-                  "curve_value": curve_values[key], "ablation_value": value}
+        rows += [{"family": c.family, "params": c.target_params, "ablation": c.ablation,
+                  "seed": str(c.seed), "setting": key, "curve_value": curve_values[key],
+                  "ablation_value": value}
                  for key, value in c.to_dict().items()
                  if key != "ablation" and value != curve_values[key]]
-    return pd.DataFrame(rows, columns=["run_id", "twin", "setting", "curve_value", "ablation_value"])
+    columns = ["family", "params", "ablation", "seeds", "setting", "curve_value",
+               "ablation_value"]
+    if not rows:
+        return pd.DataFrame(columns=columns)
+    keys = ["family", "params", "ablation", "setting"]
+    frame = pd.DataFrame(rows).astype({"curve_value": str, "ablation_value": str})
+    grouped = frame.groupby(keys + ["curve_value", "ablation_value"], sort=False,
+                            as_index=False).agg(seeds=("seed", ", ".join))
+    return grouped[columns]
 
 
 def untrained_models(plan: Iterable[TrainConfig], records: Iterable[Record],
@@ -591,7 +601,7 @@ def fit_gaps(records: Iterable[Record], curves: Iterable[str] = CURVES) -> pd.Da
 def gap_at_equal(points: pd.DataFrame, curve: str, against: str, x: str = "params") -> pd.DataFrame:
     """Each point of ``curve`` against ``against``'s curve read at the same ``x`` (parameters
     or multiply-adds; linear in log x between its two neighbouring points), where that lies
-    inside ``against``'s range: the difference in Private and two standard errors of it
+    inside ``against``'s range or within ``BUDGET_MATCH`` of its ends: the difference in Private and two standard errors of it
     (each side's test-set error; seeds average, so a point's error shrinks with them)."""
     mine = points[points.curve == curve].sort_values(x)
     other = points[points.curve == against].sort_values(x)
@@ -600,7 +610,9 @@ def gap_at_equal(points: pd.DataFrame, curve: str, against: str, x: str = "param
         log_x = np.log10(other[x].astype(float))
         for p in mine.itertuples():
             where = np.log10(float(getattr(p, x)))
-            if not log_x.iloc[0] <= where <= log_x.iloc[-1]:
+            # A point just past the other curve's end (within BUDGET_MATCH) reads its end point.
+            slack = np.log10(1 + BUDGET_MATCH)
+            if not log_x.iloc[0] - slack <= where <= log_x.iloc[-1] + slack:
                 continue
             read = float(np.interp(where, log_x, other.private))
             seeds = float(np.interp(where, log_x, other.seeds))

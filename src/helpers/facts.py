@@ -73,10 +73,15 @@ class Gain(Number):
 
 
 class Ratio(Number):
-    """How many times: "85×"."""
+    """How many times, in each language's way: "85 倍" and "85×" (glued as ``<fact>_zh`` and
+    ``<fact>_en``)."""
 
     def text(self) -> str:
         return formats.ratio(self)
+
+    def texts(self) -> tuple[str, str]:
+        shown = self.text()
+        return (shown.replace("×", " 倍") if shown != formats.MISSING else shown), shown
 
 
 class Signed(Number):
@@ -116,7 +121,9 @@ class Facts(dict):
         """Every number and name as the page prints it, by glue key."""
         out = {}
         for key, value in self.items():
-            if isinstance(value, Number):
+            if isinstance(value, Ratio):
+                out[f"{key}_zh"], out[f"{key}_en"] = value.texts()
+            elif isinstance(value, Number):
                 out[key] = value.text()
             elif isinstance(value, Words):
                 out[f"{key}_zh"], out[f"{key}_en"] = value
@@ -136,6 +143,15 @@ def _shown_gap(a: float, b: float) -> float:
     """The difference of two accuracies as the page prints them (four decimals each), so
     that "0.6339 against 0.6121" reads "2.18 points", never a rounding apart from it."""
     return round(a, 4) - round(b, 4) if _known(a, b) else np.nan
+
+
+def _noise_against_reference(ours: float, reference: float) -> float:
+    """Two standard errors of the difference between one of our scores and the reference's:
+    two independent scores on PrivateTest, each with its binomial error."""
+    if not _known(ours):
+        return np.nan
+    return 2 * float(np.hypot(stats.binomial_se(ours, analysis.TEST_IMAGES),
+                              stats.binomial_se(reference, analysis.TEST_IMAGES)))
 
 
 def _row(frame: pd.DataFrame, **match) -> pd.Series:
@@ -228,6 +244,9 @@ def q4(results) -> Facts:
         hw3_convs=Number(part.loc["hw3_scaled", "conv_layers"]),
         hw3_dropouts=Number(part.loc["hw3_scaled", "dropout_layers"]),
         gap_widest=Number(part.loc["hw3_gap", "widest_channels"]),
+        shrunk_runs=Number(len(shrunk_ends) or np.nan),
+        shrunk_min_params=Number(shrunk_ends.params.min()),
+        shrunk_max_params=Number(shrunk_ends.params.max()),
         hw3_train_low=Acc(shrunk_ends.train_end.min()),
         hw3_train_high=Acc(shrunk_ends.train_end.max()),
         shrunk_underfits=_when(len(shrunk_ends) > 0,
@@ -305,10 +324,11 @@ def intro(results) -> Facts:
         hw3_lead=Points(_shown_gap(listing["hw3_cnn"].private, listing["hw8_mobilenet"].private)),
         hw3_above_hw8=_when(_known(listing["hw3_cnn"].private, listing["hw8_mobilenet"].private),
                             lambda: listing["hw3_cnn"].private > listing["hw8_mobilenet"].private),
-        both_below_reference=_when(
+        both_a_little_below_reference=_when(
             _known(listing["hw3_cnn"].private, listing["hw8_mobilenet"].private),
-            lambda: listing["hw3_cnn"].private < REFERENCE["hw3_cnn"].private
-            and listing["hw8_mobilenet"].private < REFERENCE["hw8_mobilenet"].private),
+            lambda: all(0 < REFERENCE[f].private - listing[f].private
+                        < _noise_against_reference(listing[f].private, REFERENCE[f].private)
+                        for f in ("hw3_cnn", "hw8_mobilenet"))),
         **_curve(analysis.curve_summary(points, "mobilenet"), "q2"),
         **_curve(analysis.curve_summary(points, "plain_cnn"), "q3"),
         curves_coincide=_coincide(_same(points)),
@@ -382,8 +402,17 @@ def q1(results) -> Facts:
         ref_gap=Points(ref3.private - ref8.private),
         hw3_short=Points(ref3.private - hw3.private), hw8_short=Points(ref8.private - hw8.private),
         hw3_ahead=_when(known, lambda: hw3.private > hw8.private),
-        both_below_reference=_when(known, lambda: hw3.private < ref3.private
-                                   and hw8.private < ref8.private),
+        ref_noise=Points(max(_noise_against_reference(hw3.private, ref3.private),
+                             _noise_against_reference(hw8.private, ref8.private))),
+        both_a_little_below_reference=_when(known, lambda: all(
+            0 < ref.private - ours < _noise_against_reference(ours, ref.private)
+            for ours, ref in ((hw3.private, ref3), (hw8.private, ref8)))),
+        longer_hw3_passes_hw8_matches_reference=_when(
+            _known(long3.private, long8.private),
+            lambda: long3.private - ref3.private > _noise_against_reference(long3.private,
+                                                                           ref3.private)
+            and abs(long8.private - ref8.private) < _noise_against_reference(long8.private,
+                                                                             ref8.private)),
         hw3_public_low=Points(hw3.private - hw3.public), hw8_public_low=Points(hw8.private - hw8.public),
         public_below_private_unlike_reference=_when(
             _known(hw3.public, hw8.public),
@@ -394,12 +423,11 @@ def q1(results) -> Facts:
         long_epochs=Number(max(long3.epochs, long8.epochs)),
         hw3_long_change=long3_change, hw3_long_2se=long3_2se,
         hw8_long_change=long8_change, hw8_long_2se=long8_2se,
-        longer_lifts_both_past_reference=_when(
+        longer_lifts_both=_when(
             _known(long3.private, long8.private),
-            lambda: long3.verdict == Verdict.AHEAD and long8.verdict == Verdict.AHEAD
-            and long3.private > ref3.private and long8.private > ref8.private),
+            lambda: long3.verdict == Verdict.AHEAD and long8.verdict == Verdict.AHEAD),
         test_images=Number(analysis.TEST_IMAGES),
-        hw3_flip=Signed(flip["hw3_cnn"]), hw8_flip=Signed(flip["hw8_mobilenet"]),
+        hw3_flip=Points(flip["hw3_cnn"]), hw8_flip=Points(flip["hw8_mobilenet"]),
         flip_helps_both=_when(_known(*flip.values()), lambda: min(flip.values()) > 0),
         aug_change=Signed(aug.change), aug_2se=Points(2 * aug.change_se),
         distilled_change=Signed(distilled.change), distilled_2se=Points(2 * distilled.change_se),
@@ -486,9 +514,14 @@ def q5(results) -> Facts:
         runner_private=Acc(runner.private), runner_seeds=Number(runner.seeds),
         runner_is_curve_over_seeds=_when(_known(runner.bytes),
                                          lambda: not runner.ablation and runner.seeds > 1),
+        both_within_noise_of_reference=_when(
+            _known(best.private, runner.private),
+            lambda: all(abs(x - ref) < _noise_against_reference(x, ref)
+                        for x in (best.private, runner.private))),
         separable_drop=Signed(contrast["separable"]), plain_drop=Signed(contrast["standard"]),
         int8_ties=_when(contrast["verdict"] != Verdict.UNMEASURED,
-                        lambda: contrast["verdict"] == Verdict.TIE),
+                        lambda: contrast["verdict"] == Verdict.TIE
+                        and max(abs(contrast["separable"]), abs(contrast["standard"])) < 0.005),
         worst_model=_model_words(worst), worst_uncalmed=Acc(worst.uncalmed_private),
         worst_calmed=Number(worst.calmed), worst_private=Acc(worst.private),
         worst_keras=Acc(worst.base_private),
@@ -504,6 +537,10 @@ def q5(results) -> Facts:
                               else np.nan),
         large_model=_model_words(large_row), large_params=Number(large_row.params),
         speedup_large=Ratio(speed_large), speedup_small=Ratio(speed_small),
+        int8_slower=Number(int((speedup[params_of[speedup.index] < 100_000] < 1).sum())
+                           if len(speedup) else np.nan),
+        int8_slows_some=_when(len(speedup) > 0, lambda: (
+            speedup[params_of[speedup.index] < 100_000] < 1).any()),
         int8_pays_only_when_large=_when(_known(speed_large, speed_small),
                                         lambda: speed_large > 2 * speed_small),
     )

@@ -78,6 +78,10 @@ SPLIT_LABELS = {"val": "驗證 Validation", "public": "Public (PublicTest)",
 NUMERIC_CELL = re.compile(r"[\d\s.,:+\-−±%×/()ms—]*\d[\d\s.,:+\-−±%×/()ms—]*|—")
 
 
+# The cell of the model a column's differences are taken against.
+BASELINE = "基準 baseline"
+
+
 def table(frame: pd.DataFrame, formats: dict | None = None, index: bool = False) -> Styler:
     """The book's one table style: values formatted, numeric columns (and their headers)
     right-aligned in tabular figures and never wrapped, the row index hidden."""
@@ -86,8 +90,9 @@ def table(frame: pd.DataFrame, formats: dict | None = None, index: bool = False)
     for column, fmt in formats.items():
         shown[column] = shown[column].map(fmt)
     def is_numeric(column: pd.Series) -> bool:
-        """Every filled cell reads as a number (an empty cell, as a plain CNN's own lead, is none)."""
-        filled = column.map(str).loc[lambda c: c.str.strip() != ""]
+        """Every filled cell reads as a number (an empty cell or the baseline's own is none)."""
+        cells = column.astype(str).astype(object).str.strip()
+        filled = cells[~cells.isin(["", BASELINE])]
         return bool(len(filled)) and filled.map(lambda v: bool(NUMERIC_CELL.fullmatch(v))).all()
 
     numeric = [i for i, c in enumerate(frame.columns) if is_numeric(shown[c])]
@@ -153,7 +158,7 @@ def confusion_matrix(record: Record, split: str = "private", ax: Axes | None = N
         _, ax = plt.subplots(figsize=(FIG_WIDTH, 5.6), layout="constrained")
     sns.heatmap(percent, annot=True, fmt=".0f", cmap="Blues", vmin=0, vmax=100, cbar=False,
                 xticklabels=CLASS_LABELS, yticklabels=CLASS_LABELS, ax=ax,
-                annot_kws={"size": 10})
+                annot_kws={"size": 11.5})
     ax.set_xlabel("預測 Predicted")
     ax.set_ylabel("真實類別 True class")
     ax.tick_params(axis="x", rotation=45)
@@ -208,6 +213,7 @@ def budget_figure(points: pd.DataFrame, curves: list[str], reference: dict | Non
         color, marker = FAMILY_STYLE[curve]
         ax.errorbar(sub[x], sub.private, yerr=sub.private_std.fillna(0), color=color,
                     marker=marker, ms=7, capsize=3, lw=1.6, label=vocabulary.legend(curve))
+        _label_knobs(ax, sub, x, color, below=curve == "hw3_scaled")
     ax.set_xscale("log")
     for key, ref in (reference or {}).items():
         ax.scatter([ref.params], [ref.private], marker="X", s=90, color="#555555", zorder=5,
@@ -234,9 +240,13 @@ def budget_figure(points: pd.DataFrame, curves: list[str], reference: dict | Non
 def _label_knobs(ax: Axes, sub: pd.DataFrame, x: str, color: str, below: bool) -> None:
     """Each point's α or β written beside it, above or below the line."""
     for row in sub.itertuples():
-        ax.annotate(f"{row.knob:.2g}", (getattr(row, x), row.private), fontsize=9.5, color=color,
+        ax.annotate(f"{row.knob:.3g}", (getattr(row, x), row.private), fontsize=9.5, color=color,
                     xytext=(0, -13 if below else 7), textcoords="offset points", ha="center",
                     va="top" if below else "bottom")
+
+
+# Curves whose points carry their knob in the whole-range figure: label below the line?
+LABELLED_KNOBS = {"mobilenet": False, "hw3_scaled": True}
 
 
 def whole_range_figure(points: pd.DataFrame, reference: dict,
@@ -255,7 +265,8 @@ def whole_range_figure(points: pd.DataFrame, reference: dict,
             ax.errorbar(sub[x], sub.private, yerr=sub.private_std.fillna(0), color=color,
                         marker=marker, ms=6, capsize=2, lw=1.4,
                         label=vocabulary.legend(curve) if x == "params" else None)
-            _label_knobs(ax, sub, x, color, below=curve != "mobilenet")
+            if curve in LABELLED_KNOBS:  # the plain CNN's odd α would crowd MobileNet's
+                _label_knobs(ax, sub, x, color, below=LABELLED_KNOBS[curve])
         ax.set_xscale("log")
         readable_log_ticks(ax.xaxis)
         ax.set_ylim(*ACCURACY_RANGE)
@@ -273,7 +284,7 @@ def whole_range_figure(points: pd.DataFrame, reference: dict,
                          ha="right" if left else "left", va="top", color="#333333",
                          bbox={"boxstyle": "square,pad=0.1", "fc": "white", "ec": "none",
                                "alpha": 0.8})
-    axes[0].set_xlabel("參數量 Parameters（點旁數字為 α 或 β · numbers are α or β）")
+    axes[0].set_xlabel("參數量 Parameters（點旁數字為 α 或 β · labels: α or β）")
     if len(axes) > 1:
         axes[1].set_xlabel("每張影像乘加數 Multiply-adds per image")
     fig.legend(loc="outside lower center", ncol=1, frameon=False, fontsize=9.5)
@@ -297,6 +308,11 @@ def fit_figure(records: list[Record], run_ids: list[str]) -> Figure:
         ax.plot(epochs, h["accuracy"], color=color, ls="--", lw=1.4,
                 label="訓練（資料擴增後）Training (augmented)")
         ax.plot(epochs, h["val_accuracy"], color=color, lw=1.8, label="驗證 Validation")
+        loss = ax.twinx()
+        loss.plot(epochs, h["val_loss"], color="#777777", ls=":", lw=1.4)
+        loss.set_ylabel("驗證損失\nVal. loss", color="#555555", fontsize=9.5)
+        loss.tick_params(axis="y", colors="#555555")
+        ax.plot([], [], color="#777777", ls=":", label="驗證損失（右軸）Validation loss (right axis)")
         ax.set_title(f"{vocabulary.both(vocabulary.family(record.family))}，"
                      f"{count(record.params)} 參數 params", fontsize=10, loc="left")
         ax.set_ylim(0.2, 1.0)
@@ -362,7 +378,7 @@ def int8_table(by_model: pd.DataFrame) -> Styler:
 
 def variants_table(variants: pd.DataFrame) -> Styler:
     """Q1's variants (``analysis.variants``): one pass, flip averaging and each ablation."""
-    names = {"one_pass": ("單次推論", "one pass"), "flip": ("翻轉平均", "flip averaging"),
+    names = {"one_pass": ("單次預測", "one pass"), "flip": ("翻轉平均", "flip averaging"),
              **vocabulary.ABLATIONS}
     frame = pd.DataFrame({
         "Private": variants.private.map(acc), "驗證 Val": variants.val.map(acc),
@@ -476,7 +492,7 @@ def equal_budget_table(budgets: pd.DataFrame) -> Styler:
     frame = pd.DataFrame({
         "預算 Budget": shown.budget.map(count),
         "模型 Model": shown.curve.map(lambda c: vocabulary.family(c)[1]),
-        "領先 Lead (pp)": [_lead(v, se) if c != "plain_cnn" else ""
+        "領先 Lead (pp)": [_lead(v, se) if c != "plain_cnn" else BASELINE
                           for c, v, se in zip(shown.curve, shown.lead_over_plain, shown.lead_se)],
         "Private": [acc_pm(m, sd) for m, sd in zip(shown.private, shown.private_std)],
         "參數 Params": shown.params.map(count),
@@ -543,5 +559,5 @@ def bytes_figure(table: pd.DataFrame, y: str = "private", reference: float | Non
         ax.set_ylabel("單張影像延遲（毫秒，中位數）Latency per image (ms, median)")
     ax.grid(alpha=0.3, which="both")
     if ax.get_legend_handles_labels()[0]:
-        fig.legend(loc="outside lower center", ncol=2, frameon=False, fontsize=9.5)
+        fig.legend(loc="outside lower center", ncol=1, frameon=False, fontsize=9.5)
     return fig
