@@ -44,7 +44,8 @@ def test_facts_print_in_their_own_format_and_dash_what_is_missing():
                     nobody=facts.Words(None), holds=True)
     assert f.texts() == {
         "low": "0.4921", "gain": "8.5", "size": "8,099", "lead": "-1.36",
-        "spread": "0.6233 ± <0.0001", "share": "99.7%", "whole": "34%", "fold": "85×",
+        "spread": "0.6233 ± 0", "share": "99.7%", "whole": "34%", "fold_zh": "85 倍",
+        "fold_en": "85×",
         "missing": formats.MISSING, "name_zh": "一般 CNN", "name_en": "plain CNN",
         "nobody_zh": formats.MISSING, "nobody_en": formats.MISSING}
     assert f.low < 0.5 and f.holds  # numbers compare as floats; observations are not glued
