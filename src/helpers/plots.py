@@ -351,14 +351,13 @@ def per_class_figure(tables: dict[str, pd.DataFrame]) -> Figure:
 
 def listing_scores(q1: pd.DataFrame) -> Styler:
     """Q1's two listings (``analysis.reference_models``): our Private and Public beside the
-    reference report's, and the parameter count."""
+    reference report's (the parameter counts are in the answer and the stage table)."""
     frame = pd.DataFrame({
         "模型 Model": [vocabulary.family(f)[1] for f in q1.index],
         "Private": [acc_pm(m, sd) for m, sd in zip(q1.private, q1.private_std)],
         "參考 Ref. Private": [f"{x:.5f}" for x in q1.ref_private],
         "Public": [acc_pm(m, sd) for m, sd in zip(q1.public, q1.public_std)],
         "參考 Ref. Public": [f"{x:.5f}" for x in q1.ref_public],
-        "參數 Params": q1.params.map(count),
     })
     return table(frame)
 
@@ -389,22 +388,29 @@ def variants_table(variants: pd.DataFrame) -> Styler:
     return table(frame)
 
 
-def stage_view(stages: list[dict]) -> Styler:
-    """A listing stage by stage (``models.stage_table``): its layers, the map it ends with,
-    its parameters and multiply-adds."""
-    def layers_of(stage: dict) -> str:
-        parts = [(stage["full_convs"], "conv"), (stage["separable_blocks"], "sep"),
-                 (stage["dense"], "dense")]
-        return " + ".join(f"{n} {kind}" for n, kind in parts if n)
-
-    frame = pd.DataFrame({
-        "段 Stage": [s["stage"].replace("head", "頭 head") for s in stages],
-        "層 Layers": [layers_of(s) for s in stages],
-        "輸出 Output": [s["output"] for s in stages],
-        "參數 Params": [count(s["params"]) for s in stages],
-        "乘加 MACs": [count(s["macs"]) for s in stages],
-    })
-    return table(frame)
+def stage_comparison(stages: dict[str, list[dict]]) -> Styler:
+    """Listings side by side, stage by stage (``models.stage_table`` of each): the map each
+    stage ends with, its parameters and its multiply-adds, one column group per model."""
+    names = list(stages)
+    labels = list(dict.fromkeys(s["stage"] for model in stages.values() for s in model))
+    labels.sort(key=lambda label: (label == "head", label))
+    columns = pd.MultiIndex.from_tuples([(name, metric) for name in names for metric in
+                                         ("輸出 Output", "參數 Params", "乘加 MACs")])
+    rows = []
+    for label in labels:
+        row = []
+        for name in names:
+            stage = next((s for s in stages[name] if s["stage"] == label), None)
+            row += ([stage["output"], count(stage["params"]), count(stage["macs"])] if stage
+                    else [MISSING] * 3)
+        rows.append(row)
+    index = pd.Index([label.replace("head", "頭 head") for label in labels], name="段 Stage")
+    frame = pd.DataFrame(rows, index=index, columns=columns)
+    return frame.style.set_table_styles(
+        [{"selector": "td, th", "props": "padding: 0.3em 0.45em; white-space: nowrap;"},
+         {"selector": "td", "props": "text-align: right; font-variant-numeric: tabular-nums;"},
+         {"selector": "th.col_heading", "props": "text-align: right;"},
+         {"selector": "th.col_heading.level0", "props": "text-align: center;"}])
 
 
 def stage_share_figure(stages: dict[str, list[dict]]) -> Figure:
