@@ -435,3 +435,17 @@ def test_parameter_split_counts_separable_weights_and_a_pooling_head():
     # The pooling head drops the two dense layers and their dropout; the four groups keep theirs.
     assert pooled["dense_share"] < 0.05 and pooled["dropout_layers"] == 4
     assert analysis.parameter_split("hw3_scaled", 55553)["dropout_layers"] == 6
+
+
+def test_speedup_figure_plots_each_format_against_its_own_models_float32_file():
+    from helpers import plots
+
+    table = pd.DataFrame({
+        "run_id": ["a", "a", "b", "b"], "curve": ["mobilenet"] * 4, "ablation": [""] * 4,
+        "params": [8099, 8099, 639239, 639239],
+        "format": ["litert_float32", "litert_int8"] * 2, "latency_ms": [0.10, 0.125, 4.0, 1.0]})
+    fig = plots.speedup_figure(table)
+    points = sorted(tuple(p) for c in fig.axes[0].collections for p in c.get_offsets())
+    # b's int8 is 4x faster than b's float32; a's is slower (0.8x); float32 itself is not drawn.
+    assert points == [(8099, pytest.approx(0.8)), (639239, pytest.approx(4.0))]
+    assert fig.axes[0].get_yscale() == "log"

@@ -541,6 +541,8 @@ def q5(results) -> Facts:
                            if len(speedup) else np.nan),
         int8_slows_some=_when(len(speedup) > 0, lambda: (
             speedup[params_of[speedup.index] < 100_000] < 1).any()),
+        keras_slowest=_when(len(latency) > 0, lambda: (
+            latency["keras_float32"] > latency["litert_float32"]).all()),
         int8_pays_only_when_large=_when(_known(speed_large, speed_small),
                                         lambda: speed_large > 2 * speed_small),
     )

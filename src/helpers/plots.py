@@ -526,44 +526,67 @@ FORMAT_MARKERS = {"keras_float32": "o", "litert_float32": "s", "litert_float16":
                   "litert_dynamic_int8": "v", "litert_int8": "^"}
 
 
-def bytes_figure(table: pd.DataFrame, y: str = "private", reference: float | None = None) -> Figure:
-    """Private accuracy (or latency) against file size: colour is the family, marker the
-    format; ablations (trained off the curves' recipe) are hollow."""
+def bytes_figure(table: pd.DataFrame, reference: float | None = None) -> Figure:
+    """Private accuracy against file size: colour is the family, marker the format;
+    ablations (trained off the curves' recipe) are hollow."""
     fig, ax = plt.subplots(figsize=(FIG_WIDTH, 5.8), layout="constrained")
-    for curve, (color, _) in FAMILY_STYLE.items():
-        sub = table[table.curve == curve]
-        if len(sub):
-            ax.scatter([], [], color=color, marker="o", label=vocabulary.legend(curve))
-        for fmt, marker in FORMAT_MARKERS.items():
-            part = sub[sub.format == fmt]
-            on_curve = part.ablation == ""
-            ax.scatter(part.bytes[on_curve], part[y][on_curve], color=color, marker=marker, s=42,
-                       alpha=0.85)
-            ax.scatter(part.bytes[~on_curve], part[y][~on_curve], facecolors="none",
-                       edgecolors=color, marker=marker, s=42, linewidths=1.3)
-    for fmt, marker in FORMAT_MARKERS.items():
-        ax.scatter([], [], color="#777777", marker=marker,
-                   label=vocabulary.both(vocabulary.file_format(fmt)))
-    if (table.ablation != "").any():
-        ax.scatter([], [], facecolors="none", edgecolors="#777777", marker="o",
-                   label="空心：消融實驗 hollow: ablation")
+    _formats_scatter(ax, table, "bytes", "private")
     if reference is not None:
         ax.axhline(reference, color="#555555", ls="--", lw=1,
                    label="參考報告 HW8 Private reference HW8")
     ax.set_xscale("log")
     readable_log_ticks(ax.xaxis)
     ax.set_xlabel("檔案大小（位元組）File size (bytes)")
-    if y == "private":
-        ax.set_ylim(*ACCURACY_RANGE)
-        ax.set_ylabel("Private 準確率 accuracy")
-    else:
-        ax.set_yscale("log")
-        from matplotlib import ticker
-        ax.yaxis.set_major_locator(ticker.LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
-        ax.yaxis.set_major_formatter(ticker.FuncFormatter(lambda v, _: f"{v:g}"))
-        ax.yaxis.set_minor_formatter(ticker.NullFormatter())
-        ax.set_ylabel("單張影像延遲（毫秒，中位數）Latency per image (ms, median)")
+    ax.set_ylim(*ACCURACY_RANGE)
+    ax.set_ylabel("Private 準確率 accuracy")
     ax.grid(alpha=0.3, which="both")
-    if ax.get_legend_handles_labels()[0]:
-        fig.legend(loc="outside lower center", ncol=1, frameon=False, fontsize=9.5)
+    fig.legend(loc="outside lower center", ncol=1, frameon=False, fontsize=9.5)
     return fig
+
+
+def speedup_figure(table: pd.DataFrame) -> Figure:
+    """How much faster each format runs one image than the same model's LiteRT float32 file,
+    against the model's parameters: a ratio within one model and one measuring run, so a
+    machine busy at different times does not move it the way it moves absolute times."""
+    base = table[table.format == "litert_float32"].set_index("run_id").latency_ms
+    shown = table[table.format != "litert_float32"].assign(
+        speedup=lambda t: t.run_id.map(base) / t.latency_ms)
+    fig, ax = plt.subplots(figsize=(FIG_WIDTH, 5.8), layout="constrained")
+    _formats_scatter(ax, shown, "params", "speedup",
+                     formats=[f for f in FORMAT_MARKERS if f != "litert_float32"])
+    ax.axhline(1, color="#555555", ls="--", lw=1, label="與 LiteRT float32 一樣快 as fast")
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    readable_log_ticks(ax.xaxis)
+    ax.yaxis.set_major_locator(matplotlib.ticker.LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
+    ax.yaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda v, _: f"{v:g}×"))
+    ax.yaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
+    ax.set_xlabel("參數量 Parameters")
+    ax.set_ylabel("比 LiteRT float32 快幾倍\nSpeed-up over LiteRT float32")
+    ax.grid(alpha=0.3, which="both")
+    fig.legend(loc="outside lower center", ncol=1, frameon=False, fontsize=9.5)
+    return fig
+
+
+def _formats_scatter(ax: Axes, table: pd.DataFrame, x: str, y: str,
+                     formats: list[str] | None = None) -> None:
+    """Every model's files: colour the family, marker the format, hollow an ablation."""
+    formats = formats or list(FORMAT_MARKERS)
+    for curve, (color, _) in FAMILY_STYLE.items():
+        sub = table[table.curve == curve]
+        if len(sub):
+            ax.scatter([], [], color=color, marker="o", label=vocabulary.legend(curve))
+        for fmt in formats:
+            part = sub[sub.format == fmt]
+            on_curve = part.ablation == ""
+            marker = FORMAT_MARKERS[fmt]
+            ax.scatter(part[x][on_curve], part[y][on_curve], color=color, marker=marker, s=42,
+                       alpha=0.85)
+            ax.scatter(part[x][~on_curve], part[y][~on_curve], facecolors="none",
+                       edgecolors=color, marker=marker, s=42, linewidths=1.3)
+    for fmt in formats:
+        ax.scatter([], [], color="#777777", marker=FORMAT_MARKERS[fmt],
+                   label=vocabulary.both(vocabulary.file_format(fmt)))
+    if (table.ablation != "").any():
+        ax.scatter([], [], facecolors="none", edgecolors="#777777", marker="o",
+                   label="空心：消融實驗 hollow: ablation")
