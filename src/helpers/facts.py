@@ -195,6 +195,9 @@ def q4(results) -> Facts:
     waiting = len(analysis.untrained_models(results.plan, results.records, analysis.CONTROL_BASE))
     shrunk_ends = analysis.end_of_training(results.records, "hw3_scaled", hw8_budget * 1.05)
     fits = analysis.fit_gaps(results.records).set_index("curve")
+    listing_ends = analysis.end_of_training(results.records, "mobilenet", hw8_budget)
+    listing_ends = listing_ends[listing_ends.params == hw8_budget]
+    listing_gap = (listing_ends.train_end - listing_ends.val_end).mean()
     fit = {c: fits.loc[c] if c in fits.index else pd.Series(dtype=float)
            for c in ("mobilenet", "plain_cnn", "hw3_scaled")}
     summaries = {c: analysis.curve_summary(points, c) for c in ("mobilenet", "plain_cnn")}
@@ -206,16 +209,21 @@ def q4(results) -> Facts:
     return Facts(
         hw8_params=Number(hw8_budget), mob=Score(mob.private, mob.private_std),
         plain=Score(plain.private, plain.private_std),
+        lead=Signed(mob.lead_over_plain), lead_2se=Points(2 * mob.lead_se),
         lead_low=Signed(mob.lead_over_plain - 2 * mob.lead_se),
         lead_high=Signed(mob.lead_over_plain + 2 * mob.lead_se),
         tie_at_hw8=_when(_known(mob.lead_over_plain), lambda: mob.verdict == Verdict.TIE),
         ref_hw8=RefAcc(REFERENCE["hw8_mobilenet"].private),
         ref_small=RefAcc(REFERENCE["small_cnn"].private), ref_small_params=Number(small_budget),
         ref_gap=Points(ref_gap), shrunk_params=Number(small["hw3_scaled"].params),
+        shrunk_seeds=Number(small["hw3_scaled"].seeds or np.nan),
         shrunk_fall=Points(fall["hw3_scaled"]), plain_fall=Points(fall["plain_cnn"]),
         only_shrunk_falls_as_far=_when(_known(*fall.values()), lambda: fall["hw3_scaled"] >= ref_gap / 2
                                        > fall["plain_cnn"]),
+        budget_match=Share(analysis.BUDGET_MATCH),
         same_params_max=Points(same["params"].gap.abs().max()),
+        same_params_at=Number(same["params"].params[same["params"].gap.abs().idxmax()]
+                              if len(same["params"]) else np.nan),
         same_macs_max=Points(same["macs"].gap.abs().max()),
         curves_coincide=_coincide(same),
         hw3_params_low=Points(hw3["params"].gap.abs().min()),
@@ -272,8 +280,11 @@ def q4(results) -> Facts:
         val_fall_max=Points(max((f.get("val_fall", np.nan) for f in big), default=np.nan)),
         hw3_train=Acc(fit["hw3_scaled"].get("train_end", np.nan)),
         hw3_val=Acc(fit["hw3_scaled"].get("val_end", np.nan)),
-        largest_fit_far_better=_when(all(len(f) for f in big),
-                                     lambda: all(f.gap_end > 0.1 for f in big)),
+        listing_gap=Points(listing_gap),
+        largest_gap=Points(fit["mobilenet"].get("gap_end", np.nan)),
+        plain_gap=Points(fit["plain_cnn"].get("gap_end", np.nan)),
+        largest_fit_far_better=_when(all(len(f) for f in big) and _known(listing_gap),
+                                     lambda: all(f.gap_end > 0.1 + listing_gap for f in big)),
         val_loss_turns_early=_when(all(len(f) for f in big),
                                    lambda: all(f.lowest_loss_epoch <= f.epochs / 2 and f.loss_rise > 0
                                        for f in big)),
@@ -292,6 +303,8 @@ def _curve(summary: dict, prefix: str) -> dict:
     return {f"{prefix}_smallest": Number(get("smallest")), f"{prefix}_largest": Number(get("largest")),
             f"{prefix}_low": Acc(get("low_private")), f"{prefix}_high": Acc(get("largest_private")),
             f"{prefix}_gain": Gain(get("gain_per_decade")),
+            f"{prefix}_below": Gain(get("gain_below_middle")),
+            f"{prefix}_above": Gain(get("gain_above_middle")),
             f"{prefix}_rising": _when(summary["points"] >= 2, lambda: summary["shape"] == "rising"),
             f"{prefix}_slowing": _when(summary["points"] >= 4, lambda: summary["slowing"])}
 
@@ -332,10 +345,9 @@ def intro(results) -> Facts:
         **_curve(analysis.curve_summary(points, "mobilenet"), "q2"),
         **_curve(analysis.curve_summary(points, "plain_cnn"), "q3"),
         curves_coincide=_coincide(_same(points)),
-        lead_low=Signed(mob.lead_over_plain - 2 * mob.lead_se),
-        lead_high=Signed(mob.lead_over_plain + 2 * mob.lead_se),
+        lead=Signed(mob.lead_over_plain), lead_2se=Points(2 * mob.lead_se),
         tie_at_hw8=_when(_known(mob.lead_over_plain), lambda: mob.verdict == Verdict.TIE),
-        shrunk_params=Number(shrunk.params), shrunk_private=Acc(shrunk.private),
+        shrunk_params=Number(shrunk.params), shrunk_seeds=Number(shrunk.seeds or np.nan), shrunk_private=Acc(shrunk.private),
         shrunk_fall=Points(mob.private - shrunk.private), ref_gap=Points(ref_gap),
         only_shrunk_falls_as_far=_when(
             _known(shrunk.private, plain_small.private, mob.private),
@@ -423,9 +435,10 @@ def q1(results) -> Facts:
         long_epochs=Number(max(long3.epochs, long8.epochs)),
         hw3_long_change=long3_change, hw3_long_2se=long3_2se,
         hw8_long_change=long8_change, hw8_long_2se=long8_2se,
-        longer_lifts_both=_when(
+        longer_lifts_hw3_clearly_hw8_just=_when(
             _known(long3.private, long8.private),
-            lambda: long3.verdict == Verdict.AHEAD and long8.verdict == Verdict.AHEAD),
+            lambda: long3.change > 3 * 2 * long3.change_se
+            and 2 * long8.change_se < long8.change < 1.5 * 2 * long8.change_se),
         test_images=Number(analysis.TEST_IMAGES),
         hw3_flip=Points(flip["hw3_cnn"]), hw8_flip=Points(flip["hw8_mobilenet"]),
         flip_helps_both=_when(_known(*flip.values()), lambda: min(flip.values()) > 0),
@@ -537,6 +550,8 @@ def q5(results) -> Facts:
                               else np.nan),
         large_model=_model_words(large_row), large_params=Number(large_row.params),
         speedup_large=Ratio(speed_large), speedup_small=Ratio(speed_small),
+        small_models=Number(int((params_of[speedup.index] < 100_000).sum()) if len(speedup)
+                            else np.nan),
         int8_slower=Number(int((speedup[params_of[speedup.index] < 100_000] < 1).sum())
                            if len(speedup) else np.nan),
         int8_slows_some=_when(len(speedup) > 0, lambda: (
