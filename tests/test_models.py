@@ -238,6 +238,8 @@ def test_stage_table_splits_each_listing_at_its_pools_and_sums_to_the_model():
         assert table[-1]["dense"] == head_dense
         assert sum(s["params"] for s in table) == models.param_counts(model).total
         assert sum(s["macs"] for s in table) == models.count_macs(model)
+    pooled = models.stage_table(models.build("hw3_gap", 0.108398))
+    assert pooled[-1]["stage"] == "head" and pooled[-1]["dense"] == 1  # the pooling head
     hw8 = models.stage_table(models.build("hw8_mobilenet"))
     assert [(s["full_convs"], s["separable_blocks"]) for s in hw8[:3]] == [(2, 2), (1, 2), (1, 2)]
 

@@ -401,10 +401,9 @@ def parameter_split(family: str, params: int) -> dict:
     layers), its widest convolution, its depth and its multiply-adds."""
     model = models.for_budget(family, params).build()  # an exact count of the family
     table = models.layer_table(model)
-    names = [row["name"] for row in table]
-    head_start = names.index("flatten") if "flatten" in names else len(names) - 3
-    conv = sum(row["params"] for row in table[:head_start])
-    dense = sum(row["params"] for row in table[head_start:])
+    head = models.head_start(table)
+    conv = sum(row["params"] for row in table[:head])
+    dense = sum(row["params"] for row in table[head:])
     convs = [layer for layer in model.layers
              if type(layer).__name__ in ("Conv2D", "DepthwiseConv2D")]
     separable = sum(layer.count_params() for layer in convs

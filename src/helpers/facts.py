@@ -173,18 +173,41 @@ def _same(points: pd.DataFrame) -> dict[str, pd.DataFrame]:
     return {x: analysis.gap_at_equal(points, "mobilenet", "plain_cnn", x) for x in ("params", "macs")}
 
 
+def _small_budgets(budgets: pd.DataFrame) -> dict:
+    """Q4's answer as the intro and Q4 both give it (``analysis.equal_budget`` rows): the
+    lead at the HW8 budget with its two standard errors, and which of our models at the
+    reference's small-CNN budget falls as far behind as the reference's small CNN."""
+    hw8_budget, small_budget = REFERENCE["hw8_mobilenet"].params, REFERENCE["small_cnn"].params
+    mob = _row(budgets, budget=hw8_budget, curve="mobilenet")
+    small = {c: _row(budgets, budget=small_budget, curve=c) for c in ("plain_cnn", "hw3_scaled")}
+    ref_gap = REFERENCE["hw8_mobilenet"].private - REFERENCE["small_cnn"].private
+    fall = {c: mob.private - row.private for c, row in small.items()}
+    return dict(
+        lead=Signed(mob.lead_over_plain), lead_2se=Points(2 * mob.lead_se),
+        lead_low=Signed(mob.lead_over_plain - 2 * mob.lead_se),
+        lead_high=Signed(mob.lead_over_plain + 2 * mob.lead_se),
+        tie_at_hw8=_when(_known(mob.lead_over_plain), lambda: mob.verdict == Verdict.TIE),
+        ref_hw8=RefAcc(REFERENCE["hw8_mobilenet"].private),
+        ref_small=RefAcc(REFERENCE["small_cnn"].private), ref_small_params=Number(small_budget),
+        ref_gap=Points(ref_gap), shrunk_params=Number(small["hw3_scaled"].params),
+        shrunk_seeds=Number(small["hw3_scaled"].seeds or np.nan),
+        shrunk_private=Acc(small["hw3_scaled"].private),
+        shrunk_fall=Points(fall["hw3_scaled"]), plain_fall=Points(fall["plain_cnn"]),
+        only_shrunk_falls_as_far=_when(
+            _known(*fall.values()),
+            lambda: fall["hw3_scaled"] >= ref_gap / 2 > fall["plain_cnn"]),
+    )
+
+
 def q4(results) -> Facts:
     """Q4: the tie at the HW8 budget as a bound, the reference's gap and who reproduces it,
     the curves over the whole range, where the parameters go, the controls, and whether the
     largest models overfit."""
     points = analysis.curve_points(results.records)
     budgets = analysis.equal_budget(results.records)
-    hw8_budget, small_budget = REFERENCE["hw8_mobilenet"].params, REFERENCE["small_cnn"].params
+    hw8_budget = REFERENCE["hw8_mobilenet"].params
     mob = _row(budgets, budget=hw8_budget, curve="mobilenet")
     plain = _row(budgets, budget=hw8_budget, curve="plain_cnn")
-    small = {c: _row(budgets, budget=small_budget, curve=c) for c in ("plain_cnn", "hw3_scaled")}
-    ref_gap = REFERENCE["hw8_mobilenet"].private - REFERENCE["small_cnn"].private
-    fall = {c: mob.private - row.private for c, row in small.items()}
     same = _same(points)
     hw3 = {x: analysis.gap_at_equal(points, "hw3_scaled", "mobilenet", x)
            for x in ("params", "macs")}
@@ -208,18 +231,7 @@ def q4(results) -> Facts:
     big = [fit[c] for c in ("mobilenet", "plain_cnn")]
     return Facts(
         hw8_params=Number(hw8_budget), mob=Score(mob.private, mob.private_std),
-        plain=Score(plain.private, plain.private_std),
-        lead=Signed(mob.lead_over_plain), lead_2se=Points(2 * mob.lead_se),
-        lead_low=Signed(mob.lead_over_plain - 2 * mob.lead_se),
-        lead_high=Signed(mob.lead_over_plain + 2 * mob.lead_se),
-        tie_at_hw8=_when(_known(mob.lead_over_plain), lambda: mob.verdict == Verdict.TIE),
-        ref_hw8=RefAcc(REFERENCE["hw8_mobilenet"].private),
-        ref_small=RefAcc(REFERENCE["small_cnn"].private), ref_small_params=Number(small_budget),
-        ref_gap=Points(ref_gap), shrunk_params=Number(small["hw3_scaled"].params),
-        shrunk_seeds=Number(small["hw3_scaled"].seeds or np.nan),
-        shrunk_fall=Points(fall["hw3_scaled"]), plain_fall=Points(fall["plain_cnn"]),
-        only_shrunk_falls_as_far=_when(_known(*fall.values()), lambda: fall["hw3_scaled"] >= ref_gap / 2
-                                       > fall["plain_cnn"]),
+        plain=Score(plain.private, plain.private_std), **_small_budgets(budgets),
         budget_match=Share(analysis.BUDGET_MATCH),
         same_params_max=Points(same["params"].gap.abs().max()),
         same_params_at=Number(same["params"].params[same["params"].gap.abs().idxmax()]
@@ -298,13 +310,9 @@ def q4(results) -> Facts:
 
 
 def _curve(summary: dict, prefix: str) -> dict:
-    """A curve's range and gains per tenfold parameters (``analysis.curve_summary``)."""
-    get = lambda key: summary.get(key, np.nan)  # noqa: E731
-    return {f"{prefix}_smallest": Number(get("smallest")), f"{prefix}_largest": Number(get("largest")),
-            f"{prefix}_low": Acc(get("low_private")), f"{prefix}_high": Acc(get("largest_private")),
-            f"{prefix}_gain": Gain(get("gain_per_decade")),
-            f"{prefix}_below": Gain(get("gain_below_middle")),
-            f"{prefix}_above": Gain(get("gain_above_middle")),
+    """A curve's numbers (``_curve_numbers``) keyed ``<prefix>_…``, and whether its largest
+    model is its best and whether its gains shrink."""
+    return {**_curve_numbers(summary, f"{prefix}_"),
             f"{prefix}_rising": _when(summary["points"] >= 2, lambda: summary["shape"] == "rising"),
             f"{prefix}_slowing": _when(summary["points"] >= 4, lambda: summary["slowing"])}
 
@@ -314,12 +322,6 @@ def intro(results) -> Facts:
     and fall, the smallest file that still beats the reference HW8, and the data."""
     q1 = analysis.reference_models(results.records)
     points = analysis.curve_points(results.records)
-    budgets = analysis.equal_budget(results.records)
-    hw8_budget, small_budget = REFERENCE["hw8_mobilenet"].params, REFERENCE["small_cnn"].params
-    mob = _row(budgets, budget=hw8_budget, curve="mobilenet")
-    shrunk = _row(budgets, budget=small_budget, curve="hw3_scaled")
-    plain_small = _row(budgets, budget=small_budget, curve="plain_cnn")
-    ref_gap = REFERENCE["hw8_mobilenet"].private - REFERENCE["small_cnn"].private
     files = analysis.format_means(analysis.compression_table(compression.load(), results.records))
     smallest = analysis.smallest_beating(files, REFERENCE["hw8_mobilenet"].private)
     smallest = smallest if smallest is not None else pd.Series(np.nan, index=files.columns)
@@ -331,8 +333,7 @@ def intro(results) -> Facts:
         hw3_private=Score(listing["hw3_cnn"].private, listing["hw3_cnn"].private_std),
         hw8_private=Score(listing["hw8_mobilenet"].private, listing["hw8_mobilenet"].private_std),
         epochs=Number(analysis.curve_recipe(results.plan).epochs),
-        ref_hw3=RefAcc(REFERENCE["hw3_cnn"].private), ref_hw8=RefAcc(REFERENCE["hw8_mobilenet"].private),
-        ref_small=RefAcc(REFERENCE["small_cnn"].private), ref_small_params=Number(small_budget),
+        ref_hw3=RefAcc(REFERENCE["hw3_cnn"].private),
         times_params=Ratio(listing["hw3_cnn"].params / listing["hw8_mobilenet"].params),
         hw3_lead=Points(_shown_gap(listing["hw3_cnn"].private, listing["hw8_mobilenet"].private)),
         hw3_above_hw8=_when(_known(listing["hw3_cnn"].private, listing["hw8_mobilenet"].private),
@@ -345,13 +346,7 @@ def intro(results) -> Facts:
         **_curve(analysis.curve_summary(points, "mobilenet"), "q2"),
         **_curve(analysis.curve_summary(points, "plain_cnn"), "q3"),
         curves_coincide=_coincide(_same(points)),
-        lead=Signed(mob.lead_over_plain), lead_2se=Points(2 * mob.lead_se),
-        tie_at_hw8=_when(_known(mob.lead_over_plain), lambda: mob.verdict == Verdict.TIE),
-        shrunk_params=Number(shrunk.params), shrunk_seeds=Number(shrunk.seeds or np.nan), shrunk_private=Acc(shrunk.private),
-        shrunk_fall=Points(mob.private - shrunk.private), ref_gap=Points(ref_gap),
-        only_shrunk_falls_as_far=_when(
-            _known(shrunk.private, plain_small.private, mob.private),
-            lambda: mob.private - shrunk.private >= ref_gap / 2 > mob.private - plain_small.private),
+        **_small_budgets(analysis.equal_budget(results.records)),
         smallest_bytes=Number(round(smallest.bytes) if _known(smallest.bytes) else np.nan),
         smallest_private=Acc(smallest.private), smallest_seeds=Number(smallest.seeds),
         smallest_family=Words(vocabulary.family(smallest.family)

@@ -360,17 +360,24 @@ def layer_table(model: keras.Model) -> list[dict]:
 
 
 POOLS = ("MaxPooling2D", "AveragePooling2D")
+# Where a model's head begins: the listings' Flatten, or a pooling head's global average.
+HEAD_STARTS = ("Flatten", "GlobalAveragePooling2D")
+
+
+def head_start(rows: list[dict]) -> int:
+    """The index in ``layer_table`` rows of the first layer of the model's head."""
+    return next((i for i, row in enumerate(rows) if row["type"] in HEAD_STARTS), len(rows))
 
 
 def stage_table(model: keras.Model) -> list[dict]:
     """The model in stages, as a reader compares two listings: each run of convolutions up
-    to and including its pooling layer is a stage, and everything from ``Flatten`` on is
-    the head.  Per stage: its convolutions, the channels and map size it ends with, its
+    to and including its pooling layer is a stage, and everything from ``Flatten`` (or a
+    global average pool) on is the head.  Per stage: its convolutions, the channels and map size it ends with, its
     parameters and multiply-adds."""
     stages: list[list[dict]] = []
     current: list[dict] = []
     rows = layer_table(model)
-    head_at = next((i for i, row in enumerate(rows) if row["type"] == "Flatten"), len(rows))
+    head_at = head_start(rows)
     for row in rows[:head_at]:
         current.append(row)
         if row["type"] in POOLS and any(r["type"].endswith("Conv2D") for r in current):
