@@ -183,6 +183,7 @@ def test_untrained_models_are_those_with_no_seed_done(records):
             TrainConfig("mobilenet", 19767, ablation="long")]
     waiting = analysis.untrained_models(plan, records, "mobilenet")
     assert waiting[["family", "params", "knob"]].values.tolist() == [["mobilenet", 19767, 0.5]]
+    assert waiting.macs.tolist() == [models.count_macs(models.build("mobilenet", 0.5))]
     assert analysis.untrained_models([], records, "mobilenet").empty
 
 

@@ -52,3 +52,14 @@ def test_text_in_book_figures_stays_legible_on_a_phone():
     sizes = [matplotlib.rcParams[k] for k in ("font.size", "legend.fontsize",
                                                "xtick.labelsize", "ytick.labelsize")]
     assert min(sizes) * scale >= 9, (sizes, scale)
+
+
+def test_control_table_gives_every_control_its_multiply_adds_trained_or_not():
+    effects = pd.DataFrame([{"control": "hw3_nodrop", "base": "hw3_scaled", "params": 43483,
+                             "macs": 1305888, "seeds": 3, "private": 0.45, "private_std": 0.01,
+                             "change": 0.05, "change_se": 0.01}])
+    untrained = pd.DataFrame([{"curve": "hw3_gap", "family": "hw3_gap", "params": 43081,
+                               "knob": 0.1, "macs": 2345678}])
+    frame = plots.control_table(effects, untrained).data
+    assert frame["乘加 MACs"].tolist() == ["1,305,888", "2,345,678"]
+    assert frame["變化 Change (pp)"].tolist() == ["+5.00 ± 2.00", plots.MISSING]

@@ -152,16 +152,20 @@ def ablation_changes(plan: Iterable[TrainConfig]) -> pd.DataFrame:
 
 def untrained_models(plan: Iterable[TrainConfig], records: Iterable[Record],
                      curves: str | Iterable[str]) -> pd.DataFrame:
-    """The curves' planned models with no finished seed yet, with the knob each will use,
-    so that a page can name what its curves still lack."""
+    """The curves' planned models with no finished seed yet, with the knob each will use
+    and its multiply-adds, so that a page can name what its curves still lack."""
     curves = {curves} if isinstance(curves, str) else set(curves)
     done = {(r.family, r.config.target_params) for r in records if not r.config.ablation}
     wanted = sorted({(CURVE_OF[c.family], c.family, c.target_params) for c in plan
                      if not c.ablation and CURVE_OF[c.family] in curves}, key=lambda m: m[2])
-    rows = [{"curve": curve, "family": family, "params": params,
-             "knob": models.for_budget(family, params).knob}
-            for curve, family, params in wanted if (family, params) not in done]
-    return pd.DataFrame(rows, columns=["curve", "family", "params", "knob"])
+    rows = []
+    for curve, family, params in wanted:
+        if (family, params) in done:
+            continue
+        knob = models.for_budget(family, params).knob
+        rows.append({"curve": curve, "family": family, "params": params, "knob": knob,
+                     "macs": models.count_macs(models.build(family, knob))})
+    return pd.DataFrame(rows, columns=["curve", "family", "params", "knob", "macs"])
 
 
 def reference_models(records: Iterable[Record]) -> pd.DataFrame:
