@@ -62,4 +62,5 @@ def test_control_table_gives_every_control_its_multiply_adds_trained_or_not():
                                "knob": 0.1, "macs": 2345678}])
     frame = plots.control_table(effects, untrained).data
     assert frame["乘加 MACs"].tolist() == ["1,305,888", "2,345,678"]
+    assert frame["對照 − 基準 Control − base"].str.endswith("− shrunk HW3 CNN").all()
     assert frame["變化 Change (pp)"].tolist() == ["+5.00 ± 2.00", plots.MISSING]

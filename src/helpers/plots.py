@@ -508,17 +508,19 @@ def equal_budget_table(budgets: pd.DataFrame) -> Styler:
 
 
 def control_table(effects: pd.DataFrame, untrained: pd.DataFrame) -> Styler:
-    """Q4's controls: each against the model it changes one thing of, the change first;
-    the untrained ones as dashes."""
+    """Q4's controls: each against the model it changes one thing of, named as the
+    difference the change column measures; the change first, the untrained ones as dashes."""
+    def pair(control: str, base: str) -> str:
+        return f"{vocabulary.family(control)[1]} − {vocabulary.family(base)[1]}"
+
     rows = [{"變化 Change (pp)": _lead(e.change, e.change_se), "參數 Params": count(e.params),
-             "乘加 MACs": count(e.macs), "對照 Control": vocabulary.family(e.control)[1],
-             "比較 vs": vocabulary.family(e.base)[1],
+             "乘加 MACs": count(e.macs), "對照 − 基準 Control − base": pair(e.control, e.base),
              "Private": acc_pm(e.private, e.private_std), "種子 Seeds": e.seeds}
             for e in effects.itertuples()]
     rows += [{"變化 Change (pp)": MISSING, "參數 Params": count(w.params),
-              "乘加 MACs": count(w.macs), "對照 Control": vocabulary.family(w.curve)[1],
-              "比較 vs": vocabulary.family(CONTROL_BASE[w.curve])[1], "Private": MISSING,
-              "種子 Seeds": 0} for w in untrained.itertuples()]
+              "乘加 MACs": count(w.macs),
+              "對照 − 基準 Control − base": pair(w.curve, CONTROL_BASE[w.curve]),
+              "Private": MISSING, "種子 Seeds": 0} for w in untrained.itertuples()]
     return table(pd.DataFrame(rows))
 
 
