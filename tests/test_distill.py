@@ -71,6 +71,10 @@ def test_a_student_learns_from_its_teachers_cached_soft_labels(small_data, tmp_p
     student, _ = training.train(student_config, data=small_data, out_dir=tmp_path)
     assert student.config.teacher == "plain_cnn-8271-s0-teacher"
     assert set(student.history) >= {"accuracy", "val_accuracy", "loss"}
+    # The teacher's own scores are recorded; one member's are its record's.
+    own = distill.recorded_teacher_scores([teacher], tmp_path)
+    assert set(own) == set(records.SCORED_SPLITS)
+    assert own["private"].hits == teacher.scores["private"].hits
 
     cache = tmp_path / "teachers" / "plain_cnn-8271-s0-teacher.npz"
     with np.load(cache) as stored:
@@ -143,6 +147,17 @@ def test_a_student_learns_from_an_ensemble_on_the_views_it_trains_on(small_data,
         pipeline.make_view_batches(small_data.train.images[:64], transforms[:64, 2]), verbose=0)
         for t in teachers], axis=0)
     assert np.allclose(views[:64, 2], mean, atol=3e-3)
+    # The ensemble's own Private score: the members' mean probabilities, scored.
+    private = small_data.private
+    mean = np.mean([keras.models.load_model(tmp_path / t.weights, compile=False).predict(
+        pipeline.make_dataset(private.images, private.labels, 512, training=False), verbose=0)
+        for t in teachers], axis=0)
+    own = distill.recorded_teacher_scores(teachers, tmp_path)["private"]
+    assert own.accuracy == pytest.approx(np.mean(mean.argmax(axis=1) == private.labels))
+    assert distill.scores_path(student.teachers, tmp_path).exists()
+    # A retrained member makes the recorded scores stale: none are reported.
+    retrained = [replace(teachers[0], train_seconds=1.0), teachers[1]]
+    assert distill.recorded_teacher_scores(retrained, tmp_path) == {}
 
 
 def test_a_students_batch_pairs_each_drawn_view_with_that_views_soft_label():

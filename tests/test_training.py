@@ -10,7 +10,7 @@ import time
 import numpy as np
 import pytest
 
-from helpers import pipeline, records, training
+from helpers import pipeline, records, scoring, training
 from helpers.config import TrainConfig
 
 
@@ -57,7 +57,7 @@ def test_train_writes_a_whole_record_and_its_model(small_data, tmp_path):
         assert score.flip_accuracy == pytest.approx(records.decode_hits(score.flip_hits).mean())
     # The saved model reproduces the recorded predictions.
     saved = keras.models.load_model(tmp_path / record.weights, compile=False)
-    again = training.evaluate(saved, small_data.private)
+    again = scoring.evaluate(saved, small_data.private)
     assert again.hits == record.scores["private"].hits
     assert not (tmp_path / "checkpoints" / config.run_id).exists()
 

@@ -14,12 +14,16 @@ distillation, Beyer et al. 2022).  The views are rebuilt from a fixed seed, so
 only the soft labels are stored: ``results/teachers/<members>[-views<K>].npz``
 (float16, committed), keyed by the members' fingerprints, the data file's
 SHA-256 and the views' settings, so a student trains on a machine without the
-teacher's weights and a retrained member recomputes them.
+teacher's weights and a retrained member recomputes them.  The teacher's own Public
+and Private scores (an ensemble's are in no member's record) are kept beside them in
+``results/teachers/<members>.json``.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import functools
+import json
 import zipfile
 import zlib
 from pathlib import Path
@@ -31,7 +35,9 @@ from ._quiet import import_keras
 from .atomic import atomic_path
 from .data import FER2013
 from .pipeline import make_dataset, make_view_batches
-from .records import Record, fingerprint, read_record, record_path
+from .records import (SCORED_SPLITS, Record, Score, fingerprint, read_record, record_path,
+                      write_json_atomic)
+from .scoring import evaluate
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -89,6 +95,14 @@ def view_transforms(n: int, views: int, shift: float, rotation: float, zoom: flo
     return np.stack([a0, a1, a2, b0, b1, b2, zeros, zeros], axis=-1).astype(np.float32)
 
 
+def _check_data(records: list[Record], data: FER2013) -> None:
+    """Refuse a member trained on another data file than ``data``, by name."""
+    for record in records:
+        if record.data_sha256 != data.sha256:
+            raise ValueError(f"teacher {record.run_id!r} was trained on another file than "
+                             f"{data.source} (SHA-256 differs); retrain it on this data")
+
+
 def cache_path(teachers: tuple[str, ...], views: int, out_dir: Path) -> Path:
     """``results/teachers/<members joined by __>[-views<K>].npz``."""
     name = "__".join(teachers) + (f"-views{views}" if views else "")
@@ -103,10 +117,7 @@ def soft_labels(records: list[Record], data: FER2013, out_dir: Path, views: int 
     ``views`` fixed augmented views of each (``[n, views, 7]``).  From the cache when it
     matches the members, the data and the views, else computed from the members' weights."""
     out_dir = Path(out_dir)
-    for record in records:
-        if record.data_sha256 != data.sha256:
-            raise ValueError(f"teacher {record.run_id!r} was trained on another file than "
-                             f"{data.source} (SHA-256 differs); retrain it on this data")
+    _check_data(records, data)
     teachers = tuple(r.run_id for r in records)
     cache = cache_path(teachers, views, out_dir)
     key = {"fingerprint": teacher_fingerprint(records), "data_sha256": data.sha256,
@@ -118,20 +129,12 @@ def soft_labels(records: list[Record], data: FER2013, out_dir: Path, views: int 
                     return {s: stored[s].astype(np.float32) for s in SOFT_SPLITS}
         except (OSError, EOFError, ValueError, KeyError, zlib.error, zipfile.BadZipFile):
             pass  # damaged: rebuilt from the weights below, never trusted
-    keras = import_keras()
-    members = []
-    for record in records:
-        weights = out_dir / record.weights if record.weights else None
-        if weights is None or not weights.exists():
-            raise FileNotFoundError(
-                f"teacher {record.run_id!r}: no cached soft labels in {cache} and its weights "
-                f"({record.weights or 'not recorded'}) are not on this machine; retrain it here")
-        members.append(keras.models.load_model(weights, compile=False))
+    teacher = load_teacher(records, out_dir, f"its soft labels are not cached in {cache}")
 
     def predict(images: np.ndarray, transforms: np.ndarray | None = None) -> np.ndarray:
         ds = (make_view_batches(images, transforms) if transforms is not None
               else make_dataset(images, np.zeros(len(images), np.int64), 512, training=False))
-        return np.mean([m.predict(ds, verbose=0) for m in members], axis=0)
+        return teacher.predict(ds, verbose=0)
 
     probs = {"val": predict(data.val.images).astype(np.float16)}
     if views:
@@ -143,6 +146,67 @@ def soft_labels(records: list[Record], data: FER2013, out_dir: Path, views: int 
     with atomic_path(cache, suffix=".npz") as tmp:
         np.savez_compressed(tmp, **key, **probs)
     return {s: p.astype(np.float32) for s, p in probs.items()}
+
+
+def load_teacher(records: list[Record], out_dir: Path, why: str) -> keras.Model | Ensemble:
+    """The teacher as one model: a single member, or the members' averaged probabilities;
+    a clear error naming a member whose weights are not on this machine, and ``why`` they
+    are needed."""
+    keras = import_keras()
+    members = []
+    for record in records:
+        weights = Path(out_dir) / record.weights if record.weights else None
+        if weights is None or not weights.exists():
+            raise FileNotFoundError(
+                f"teacher {record.run_id!r}: {why}, and its weights "
+                f"({record.weights or 'not recorded'}) are not on this machine; retrain it here")
+        members.append(keras.models.load_model(weights, compile=False))
+    return members[0] if len(members) == 1 else Ensemble(members)
+
+
+@dataclasses.dataclass(frozen=True)
+class Ensemble:
+    """Members whose class probabilities are averaged, behind the one method that soft
+    labels and scoring call."""
+
+    members: list[keras.Model]
+
+    def predict(self, ds: object, verbose: int = 0) -> np.ndarray:
+        """The members' mean probabilities over a dataset."""
+        return np.mean([m.predict(ds, verbose=verbose) for m in self.members], axis=0)
+
+
+def scores_path(teachers: tuple[str, ...], out_dir: Path) -> Path:
+    """``results/teachers/<members joined by __>.json``: the teacher's own scores."""
+    return cache_path(teachers, 0, out_dir).with_suffix(".json")
+
+
+def recorded_teacher_scores(records: list[Record], out_dir: Path) -> dict[str, Score]:
+    """The teacher's own scores (validation, Public, Private) as recorded when a student
+    first learned from it, or nothing when none are recorded or a member was retrained."""
+    path = scores_path(tuple(r.run_id for r in records), out_dir)
+    if not records or not path.exists():
+        return {}
+    stored = json.loads(path.read_text(encoding="utf-8"))
+    if (stored.get("fingerprint") != teacher_fingerprint(records)
+            or stored.get("data_sha256") != records[0].data_sha256):
+        return {}
+    return {split: Score(**score) for split, score in stored["scores"].items()}
+
+
+def teacher_scores(records: list[Record], data: FER2013, out_dir: Path) -> dict[str, Score]:
+    """The teacher's own scores on the scored splits (an ensemble's averaged probabilities,
+    which no member's record holds), recorded once beside its soft labels."""
+    _check_data(records, data)
+    known = recorded_teacher_scores(records, out_dir)
+    if known:
+        return known
+    teacher = load_teacher(records, out_dir, "its own scores are not recorded yet")
+    scores = {split: evaluate(teacher, data[split]) for split in SCORED_SPLITS}
+    write_json_atomic(scores_path(tuple(r.run_id for r in records), out_dir), {
+        "fingerprint": teacher_fingerprint(records), "data_sha256": data.sha256,
+        "scores": {split: dataclasses.asdict(score) for split, score in scores.items()}})
+    return scores
 
 
 def pack_targets(labels: np.ndarray, soft: np.ndarray) -> np.ndarray:

@@ -11,8 +11,8 @@
   the best validation accuracy are the ones scored.
 * Resumable: Keras ``BackupAndRestore`` after every epoch, so a killed run
   restarts from its last finished epoch, and ``CSVLogger`` keeps the history.
-* Scoring: each split once in a single pass and once with test-time flip
-  averaging (each face and its mirror image), kept side by side.
+* Scoring (``scoring.evaluate``): each split once in a single pass and once with
+  test-time flip averaging (each face and its mirror image), kept side by side.
 """
 
 from __future__ import annotations
@@ -30,11 +30,12 @@ import numpy as np
 
 from . import distill, models
 from .pipeline import make_dataset, make_view_dataset
+from .scoring import evaluate
 from ._quiet import import_keras, import_tensorflow
 from .atomic import atomic_path
 from .config import TrainConfig
 from .data import FER2013, Split, load_fer2013
-from .records import (SCORED_SPLITS, Record, Score, encode_hits, results_dir,
+from .records import (SCORED_SPLITS, Record, results_dir,
                       weights_file, write_json_atomic, write_record)
 
 if TYPE_CHECKING:
@@ -164,23 +165,6 @@ def train_seconds(timing: Path) -> float:
     return float(json.loads(timing.read_text())["train_seconds"]) if timing.exists() else 0.0
 
 
-def evaluate(model: keras.Model, split: Split, batch_size: int = 512) -> Score:
-    """Accuracy, confusion matrix and per-image hits, one pass and flip-averaged."""
-    def probabilities(images: np.ndarray) -> np.ndarray:
-        ds = make_dataset(images, split.labels, batch_size, training=False)
-        return model.predict(ds, verbose=0)
-
-    probs = probabilities(split.images)
-    pred = probs.argmax(axis=1)
-    flip_pred = (probs + probabilities(np.flip(split.images, axis=2))).argmax(axis=1)
-    cm = np.zeros((NUM_CLASSES, NUM_CLASSES), dtype=np.int64)
-    np.add.at(cm, (split.labels, pred), 1)
-    hits, flip_hits = pred == split.labels, flip_pred == split.labels
-    return Score(accuracy=float(hits.mean()), n=int(len(split)), confusion_matrix=cm.tolist(),
-                 hits=encode_hits(hits), flip_accuracy=float(flip_hits.mean()),
-                 flip_hits=encode_hits(flip_hits))
-
-
 def device_name() -> str:
     """The GPU's name, else the CPU's model and core count."""
     tf = import_tensorflow()
@@ -248,6 +232,7 @@ def train(config: TrainConfig, data: FER2013 | None = None, out_dir: Path | None
     if teachers:
         soft = distill.soft_labels(teachers, data, out_dir, config.teacher_views,
                                    config.shift, config.rotation, config.zoom)
+        distill.teacher_scores(teachers, data, out_dir)  # the teacher's own, for the report
         n = len(train_split)
         if config.teacher_views:
             transforms = distill.view_transforms(len(data.train), config.teacher_views,
