@@ -14,6 +14,7 @@ LAYERS = [
     {"config"},
     {"records"},
     {"pipeline"},
+    {"scoring"},
     {"distill"},
     {"training"},
     {"sweep"},

@@ -7,8 +7,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from .data import Split
-from .models import NUM_CLASSES
+from .data import CLASS_NAMES_EN, Split
 from .pipeline import make_dataset
 from .records import Score, encode_hits
 
@@ -26,7 +25,8 @@ def evaluate(model: keras.Model, split: Split, batch_size: int = 512) -> Score:
     probs = probabilities(split.images)
     pred = probs.argmax(axis=1)
     flip_pred = (probs + probabilities(np.flip(split.images, axis=2))).argmax(axis=1)
-    cm = np.zeros((NUM_CLASSES, NUM_CLASSES), dtype=np.int64)
+    classes = len(CLASS_NAMES_EN)
+    cm = np.zeros((classes, classes), dtype=np.int64)
     np.add.at(cm, (split.labels, pred), 1)
     hits, flip_hits = pred == split.labels, flip_pred == split.labels
     return Score(accuracy=float(hits.mean()), n=int(len(split)), confusion_matrix=cm.tolist(),
