@@ -162,9 +162,9 @@ def untrained_models(plan: Iterable[TrainConfig], records: Iterable[Record],
     for curve, family, params in wanted:
         if (family, params) in done:
             continue
-        knob = models.for_budget(family, params).knob
-        rows.append({"curve": curve, "family": family, "params": params, "knob": knob,
-                     "macs": models.count_macs(models.build(family, knob))})
+        budget = models.for_budget(family, params)
+        rows.append({"curve": curve, "family": family, "params": params, "knob": budget.knob,
+                     "macs": models.count_macs(budget.build())})
     return pd.DataFrame(rows, columns=["curve", "family", "params", "knob", "macs"])
 
 

@@ -14,9 +14,9 @@ distillation, Beyer et al. 2022).  The views are rebuilt from a fixed seed, so
 only the soft labels are stored: ``results/teachers/<members>[-views<K>].npz``
 (float16, committed), keyed by the members' fingerprints, the data file's
 SHA-256 and the views' settings, so a student trains on a machine without the
-teacher's weights and a retrained member recomputes them.  The teacher's own Public
-and Private scores (an ensemble's are in no member's record) are kept beside them in
-``results/teachers/<members>.json``.
+teacher's weights and a retrained member recomputes them.  The teacher's own scores
+on the validation, Public and Private splits (an ensemble's are in no member's record)
+are kept beside them in ``results/teachers/<members>.json``.
 """
 
 from __future__ import annotations
