@@ -81,6 +81,13 @@ def test_an_ablation_is_paired_with_the_curve_run_of_its_own_seed(records):
     assert long.val == pytest.approx(records[2].accuracy("val"))
     lone = record_with("mobilenet", 8099, 3, hits(0.5), ablation="long")
     assert analysis.ablation_pairs([lone]).empty  # no curve run of seed 3 to compare with
+    # Distillation under the tuned recipe is paired with the tuned recipe alone.
+    recipe = record_with("hw8_mobilenet", 56135, 0, hits(0.64), ablation="recipe")
+    distilled = record_with("hw8_mobilenet", 56135, 0, hits(0.67), ablation="recipe_distilled")
+    pairs = analysis.ablation_pairs([*records, recipe, distilled]).set_index("run_id")
+    assert pairs.loc[distilled.run_id].base_run_id == recipe.run_id
+    assert pairs.loc[recipe.run_id].base_run_id == "hw8_mobilenet-56135-s0"
+    assert distilled.run_id not in analysis.ablation_pairs([*records, distilled]).run_id.values
 
 
 def test_an_ablation_on_several_seeds_is_read_once_against_its_twins():
@@ -206,18 +213,25 @@ def test_curve_recipe_is_shared_by_every_curve_point():
         analysis.curve_recipe(plan[:1])
 
 
-def test_ablation_changes_compare_with_the_curve_twin():
+def test_ablation_changes_compare_with_the_base():
     plan = [TrainConfig("hw8_mobilenet", 56135, epochs=50),
             TrainConfig("hw3_cnn", 4746471, precision="mixed_bfloat16", epochs=50),
             TrainConfig("hw3_cnn", 4746471, precision="mixed_bfloat16", epochs=100,
                         ablation="long"),
             *(TrainConfig("hw8_mobilenet", 56135, seed=s, epochs=e, ablation=a)
-              for s in (1, 2) for e, a in ((50, ""), (100, "long")))]
+              for s in (1, 2) for e, a in ((50, ""), (100, "long"))),
+            TrainConfig("hw8_mobilenet", 56135, epochs=200, optimizer="sgd", ablation="recipe"),
+            TrainConfig("hw8_mobilenet", 56135, epochs=200, optimizer="sgd",
+                        teacher="mobilenet-639239-s0", ablation="recipe_distilled")]
     changes = analysis.ablation_changes(plan)
-    assert changes[["family", "ablation", "seeds", "setting", "curve_value",
+    assert changes[["family", "ablation", "base", "seeds", "setting", "base_value",
                     "ablation_value"]].values.tolist() == [
-        ["hw3_cnn", "long", "0", "epochs", "50", "100"],
-        ["hw8_mobilenet", "long", "1, 2", "epochs", "50", "100"]]  # one row for both seeds
+        ["hw3_cnn", "long", "", "0", "epochs", "50", "100"],
+        ["hw8_mobilenet", "long", "", "1, 2", "epochs", "50", "100"],  # one row for both seeds
+        ["hw8_mobilenet", "recipe", "", "0", "epochs", "50", "200"],
+        ["hw8_mobilenet", "recipe", "", "0", "optimizer", "adamw", "sgd"],
+        # Distillation under the recipe changes only the teacher from the recipe alone.
+        ["hw8_mobilenet", "recipe_distilled", "recipe", "0", "teacher", "", "mobilenet-639239-s0"]]
     with pytest.raises(ValueError, match="hw3_cnn-4746471-s1-long"):
         analysis.ablation_changes([TrainConfig("hw3_cnn", 4746471, seed=1, ablation="long",
                                                epochs=100)])
@@ -395,12 +409,30 @@ def test_control_effects_pair_each_control_with_the_model_it_changes():
 def test_gap_at_equal_reads_the_other_curve_between_its_points():
     points = pd.DataFrame({
         "curve": ["a", "b", "b"], "params": [100, 10, 1000], "macs": [1, 1, 1],
-        "seeds": [1, 1, 1], "private": [0.6, 0.4, 0.6]})
+        "seeds": [1, 1, 1], "private": [0.6, 0.4, 0.6], "private_se": [0.01, 0.02, 0.04]})
     gap = analysis.gap_at_equal(points, "a", "b").iloc[0]
     assert gap.against == pytest.approx(0.5) and gap.gap == pytest.approx(0.1)
-    assert 0 < gap.noise < 0.1
+    # b is read half-way (in log parameters) between its points, its error too.
+    assert gap.noise == pytest.approx(2 * np.hypot(0.01, 0.03))
     outside = points.assign(params=[5000, 10, 1000])
     assert analysis.gap_at_equal(outside, "a", "b").empty  # no reading outside b's range
+
+
+def test_a_one_seed_point_counts_the_spread_its_family_shows_over_seeds():
+    three = [record_with("mobilenet", 8099, s, hits(p)) for s, p in enumerate((0.50, 0.54, 0.58))]
+    once = record_with("mobilenet", 19767, 0, hits(0.60))
+    other = record_with("plain_cnn", 8271, 0, hits(0.52))
+    pools = analysis.seed_pools(three + [once, other])
+    spread = np.var([r.accuracy("private") for r in three], ddof=1)
+    # plain_cnn has no seeds to pool: it takes the whole study's spread, here mobilenet's.
+    assert pools == {"mobilenet": pytest.approx(spread), "plain_cnn": pytest.approx(spread)}
+    points = analysis.curve_points(three + [once, other]).set_index("params")
+    p = points.loc[19767].private
+    assert points.loc[19767].private_se == pytest.approx(np.sqrt(p * (1 - p) / 3589 + spread))
+    # Seeds scored on the same images do not shrink the test set's error.
+    p3 = points.loc[8099].private
+    assert points.loc[8099].private_se == pytest.approx(np.sqrt(p3 * (1 - p3) / 3589 + spread / 3))
+    assert np.isnan(analysis.seed_pools([once, other])["plain_cnn"])  # nothing to pool
 
 
 def test_fit_gaps_read_the_largest_model_of_each_curve():

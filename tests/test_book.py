@@ -281,3 +281,45 @@ def test_q4_stops_at_its_tie_when_the_plain_cnn_pulls_ahead():
     assert f.tie_at_hw8 is False
     with pytest.raises(book.ClaimError, match="Q4, answer: 'a tie' at the HW8 budget"):
         book.expect(f.tie_at_hw8, "Q4, answer: 'a tie' at the HW8 budget")
+
+
+def test_q4_concludes_on_its_controls_only_when_controls_and_bases_have_three_seeds():
+    from dataclasses import replace
+
+    from helpers import book, facts
+    from helpers.config import TrainConfig
+    from helpers.records import load_records
+
+    records = load_records(ROOT / "results")
+    control = next((r for r in records if r.run_id == "hw3_nodrop-43483-s0"), None)
+    base = next((r for r in records if r.run_id == "hw3_scaled-43483-s0"), None)
+    if control is None or base is None:
+        pytest.skip("the recorded results lack the 43K control or its base")
+
+    def seeds(record, n):
+        return [replace(record, config=replace(record.config, seed=s)) for s in range(n)]
+
+    plan = [TrainConfig("hw3_nodrop", 43483, seed=s) for s in range(3)]
+    concluded = facts.q4(book.Results(plan, seeds(control, 3) + seeds(base, 3)))
+    assert concluded.controls_concluded is True
+    # Three seeds of the control against one of its base: not yet.
+    early = facts.q4(book.Results(plan, seeds(control, 3) + seeds(base, 1)))
+    assert early.controls_concluded is False
+
+
+def test_the_book_leaves_out_records_the_plan_no_longer_has():
+    from dataclasses import replace
+
+    from helpers import book
+    from helpers.config import TrainConfig
+    from helpers.records import load_records
+
+    records = load_records(ROOT / "results")
+    plan = book.load_plan()
+    assert len(book.current(plan, records).records) == len(records)  # every record is current
+    first = records[0]
+    changed = [replace(c, epochs=c.epochs + 1) if c.run_id == first.run_id else c for c in plan]
+    kept = book.current(changed, records).records
+    assert first.run_id not in {r.run_id for r in kept} and len(kept) == len(records) - 1
+    dropped = [c for c in plan if c.run_id != first.run_id] + [TrainConfig("mobilenet", 8099, seed=9)]
+    assert first.run_id not in {r.run_id for r in book.current(dropped, records).records}

@@ -107,6 +107,11 @@ def test_a_failed_conversion_is_named_and_the_other_models_finish(trained, monke
     left = compression.unmeasured([models[f][0] for f, _ in FAMILIES] + [lost], out)
     assert [(r.run_id, kept) for r, kept in left] == [("plain_cnn-8271-s0", True),
                                                       ("mobilenet-8099-s9", False)]
+    # A model trained again makes its compression record stale: left out, and measured anew.
+    assert [m["run_id"] for m in compression.load([kept], out)] == ["mobilenet-8099-s0"]
+    retrained = replace(kept, train_seconds=kept.train_seconds + 1)
+    assert compression.load([retrained], out) == []
+    assert [r.run_id for r in compression.pending([retrained], out)] == ["mobilenet-8099-s0"]
 
 
 @pytest.mark.parametrize("text, expected", [('{"schema_version": ', "not a compression record"),

@@ -109,3 +109,14 @@ def test_sweep_file_follows_the_environment(tmp_path, monkeypatch):
     monkeypatch.setenv("FER_SWEEP_FILE", str(path))
     assert config.sweep_file() == path
     assert [c.run_id for c in load_plan()] == ["mobilenet-8099-s0"]
+
+
+def test_a_run_id_reads_back_into_its_parts():
+    from helpers.config import RunId, parse_run_id
+    for config in (TrainConfig("hw8_mobilenet", 56135, seed=2, ablation="recipe_distilled"),
+                   TrainConfig("plain_cnn", 644437)):
+        assert parse_run_id(config.run_id) == RunId(config.family, config.target_params,
+                                                    config.seed, config.ablation)
+    for wrong in ("mobilenet-8099", "resnet-100-s0", "mobilenet-8099-sx"):
+        with pytest.raises(ValueError, match=f"'{wrong}' is not a run id"):
+            parse_run_id(wrong)

@@ -126,7 +126,8 @@ def test_fixed_views_are_the_same_everywhere_and_warp_as_described():
 
 
 @pytest.mark.slow
-def test_a_student_learns_from_an_ensemble_on_the_views_it_trains_on(small_data, tmp_path):
+def test_a_student_learns_from_an_ensemble_on_the_views_it_trains_on(small_data, tmp_path,
+                                                                     monkeypatch):
     members = [TrainConfig("plain_cnn", 8271, seed=s, epochs=1, limit=128, ablation="teacher")
                for s in (0, 1)]
     teachers = [training.train(c, data=small_data, out_dir=tmp_path)[0] for c in members]
@@ -139,6 +140,18 @@ def test_a_student_learns_from_an_ensemble_on_the_views_it_trains_on(small_data,
     with np.load(cache) as stored:
         views = stored["train"].astype("float32")
     assert views.shape == (len(small_data.train), 3, 7)
+    # The cache answers as long as the views are drawn and applied by the same code.
+    def recompute(*args, **kwargs):
+        raise RuntimeError("recomputed from the weights")
+
+    monkeypatch.setattr(distill, "load_teacher", recompute)
+    view_args = dict(views=3, shift=student.shift, rotation=student.rotation, zoom=student.zoom)
+    cached = distill.soft_labels(teachers, small_data, tmp_path, **view_args)
+    assert np.allclose(cached["train"], views)
+    monkeypatch.setattr(distill, "_view_code", lambda: "other view code")
+    with pytest.raises(RuntimeError, match="recomputed"):
+        distill.soft_labels(teachers, small_data, tmp_path, **view_args)
+    monkeypatch.undo()
     # The soft label of a view is the members' mean prediction on that very view.
     keras = import_keras()
     transforms = distill.view_transforms(len(small_data.train), 3, student.shift,

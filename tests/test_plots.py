@@ -56,11 +56,32 @@ def test_text_in_book_figures_stays_legible_on_a_phone():
 
 def test_control_table_gives_every_control_its_multiply_adds_trained_or_not():
     effects = pd.DataFrame([{"control": "hw3_nodrop", "base": "hw3_scaled", "params": 43483,
-                             "macs": 1305888, "seeds": 3, "private": 0.45, "private_std": 0.01,
-                             "change": 0.05, "change_se": 0.01}])
+                             "macs": 1305888, "seeds": 3, "base_seeds": 1, "private": 0.45,
+                             "private_std": 0.01, "change": 0.05, "change_se": 0.01}])
     untrained = pd.DataFrame([{"curve": "hw3_gap", "family": "hw3_gap", "params": 43081,
                                "knob": 0.1, "macs": 2345678}])
     frame = plots.control_table(effects, untrained).data
     assert frame["乘加 MACs"].tolist() == ["1,305,888", "2,345,678"]
-    assert frame["對照 − 基準 Control − base"].str.endswith("− shrunk HW3 CNN").all()
+    assert (frame["基準 Base"] == "縮小的 HW3 CNN · shrunk HW3 CNN").all()
     assert frame["變化 Change (pp)"].tolist() == ["+5.00 ± 2.00", plots.MISSING]
+    # Named first, in both languages; seeds of the control and of its base.
+    assert list(frame.columns)[:2] == ["對照 Control", "基準 Base"]
+    assert frame["對照 Control"].tolist() == [
+        "縮小的 HW3 CNN，無 Dropout · shrunk HW3 CNN without dropout",
+        "縮小的 HW3 CNN，池化頭 · shrunk HW3 CNN with a pooling head"]
+    assert frame["種子 Seeds"].tolist() == ["3 / 1", plots.MISSING]
+
+
+def test_setting_values_read_as_their_units_and_teachers_as_models():
+    changes = pd.DataFrame([
+        {"family": "hw8_mobilenet", "params": 56135, "ablation": "full_aug", "base": "",
+         "seeds": "0", "setting": "rotation", "base_value": "0", "ablation_value": "10"},
+        {"family": "hw8_mobilenet", "params": 56135, "ablation": "recipe_distilled",
+         "base": "recipe", "seeds": "0", "setting": "teacher", "base_value": "",
+         "ablation_value": "mobilenet-639239-s0+plain_cnn-644437-s0"}])
+    frame = plots.ablation_settings_table(changes).data
+    assert frame["基準 Base"].tolist() == ["0°（曲線點 · curve point）",
+                                         "—（調校過的訓練流程 · the tuned recipe）"]
+    assert frame["消融實驗 Ablation value"].tolist() == [
+        "10°", "MobileNet 639,239（種子 seed 0） + 一般 CNN · plain CNN 644,437（種子 seed 0）"]
+    assert frame["設定 Setting"].tolist() == ["最大旋轉 · rotation up to", "教師模型 · teacher"]

@@ -42,8 +42,18 @@ def test_paired_difference_adds_the_spread_over_seeds():
     seed_var = np.var([s.mean() for s in seeds_a], ddof=1) / 2
     assert diff.se == pytest.approx(math.sqrt(image_var + seed_var))
     assert diff.value == pytest.approx(a.mean() - b.mean())
+    # One seed of B shows no spread of its own: it takes the variance given for it.
+    borrowed = stats.paired_difference(seeds_a, seeds_b, one_seed_var=(0.0, 4e-4))
+    assert borrowed.se == pytest.approx(math.sqrt(image_var + seed_var + 4e-4))
     with pytest.raises(ValueError, match="different images"):
         stats.paired_difference([np.ones(3, bool)], [np.ones(4, bool)])
+
+
+def test_pooled_seed_variance_weights_models_by_their_degrees_of_freedom():
+    three, two = [0.60, 0.62, 0.64], [0.50, 0.56]
+    pooled = (2 * np.var(three, ddof=1) + 1 * np.var(two, ddof=1)) / 3
+    assert stats.pooled_seed_variance([three, two, [0.7]]) == pytest.approx(pooled)
+    assert math.isnan(stats.pooled_seed_variance([[0.7], [0.5]]))  # no model has two seeds
 
 
 def test_gain_per_decade_is_the_slope_in_log_parameters():

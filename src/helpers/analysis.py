@@ -68,12 +68,29 @@ def runs(records: Iterable[Record]) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=columns)
 
 
+def seed_pools(records: Iterable[Record]) -> dict[str, float]:
+    """Each family's variance of Private over seeds, pooled over its models trained on
+    several seeds; a family with none takes the pool of the whole study (NaN when no model
+    has two seeds).  A model trained once still has this spread: a comparison resting on
+    one seed counts it (``stats.paired_difference``'s ``one_seed_var``)."""
+    table = runs(records)
+    groups = {family: [g.private.to_numpy() for _, g in t.groupby(["params", "ablation"])]
+              for family, t in table.groupby("family")}
+    study = stats.pooled_seed_variance([g for gs in groups.values() for g in gs])
+    pooled = {family: stats.pooled_seed_variance(gs) for family, gs in groups.items()}
+    return {family: v if np.isfinite(v) else study for family, v in pooled.items()}
+
+
 def curve_points(records: Iterable[Record]) -> pd.DataFrame:
-    """The curves' points: runs without an ablation, averaged over seeds per model."""
+    """The curves' points: runs without an ablation, averaged over seeds per model, with the
+    standard error of that mean (``private_se``): the test set's binomial error, which
+    averaging seeds scored on the same images does not shrink, and the spread over seeds
+    (a one-seed point takes its family's pooled spread, ``seed_pools``)."""
+    records = list(records)
     table = runs(records)
     table = table[table.ablation == ""]
     columns = ["curve", "family", "params", "macs", "knob", "seeds", "private", "private_std",
-               "public", "public_std", "val", "flip_private"]
+               "private_se", "public", "public_std", "val", "flip_private"]
     if table.empty:
         return pd.DataFrame(columns=columns)
     grouped = table.groupby(["curve", "family", "params"], as_index=False).agg(
@@ -81,6 +98,10 @@ def curve_points(records: Iterable[Record]) -> pd.DataFrame:
         private=("private", "mean"), private_std=("private", "std"),
         public=("public", "mean"), public_std=("public", "std"), val=("val", "mean"),
         flip_private=("flip_private", "mean"))
+    pools = seed_pools(records)
+    seed_var = np.where(grouped.seeds > 1, grouped.private_std ** 2, grouped.family.map(pools))
+    grouped["private_se"] = np.sqrt(grouped.private * (1 - grouped.private) / TEST_IMAGES
+                                    + seed_var / grouped.seeds)
     return grouped[columns].sort_values(["curve", "params"]).reset_index(drop=True)
 
 
@@ -120,32 +141,33 @@ def curve_recipe(plan: Iterable[TrainConfig]) -> TrainConfig:
 
 
 def ablation_changes(plan: Iterable[TrainConfig]) -> pd.DataFrame:
-    """Each ablation's settings that differ from its curve twin (same family, size and seed),
-    so that a reader sees exactly what the ablation changed: one row per model, ablation and
-    setting, with the seeds it was planned for."""
+    """Each ablation's settings that differ from its base (the curve point of the same family,
+    size and seed, or the ablation it builds on: ``ABLATION_BASE``), so that a reader sees
+    exactly what the ablation changed: one row per model, ablation and setting, with the
+    base and the seeds it was planned for."""
     plan = list(plan)
-    twins = {(c.family, c.target_params, c.seed): c for c in plan if not c.ablation}
+    by_id = {c.run_id: c for c in plan}
     rows = []
     for c in plan:
         if not c.ablation:
             continue
-        twin = twins.get((c.family, c.target_params, c.seed))
-        if twin is None:
-            raise ValueError(f"ablation {c.run_id} has no curve point of the same family, size "
-                             f"and seed in the plan to compare with")
-        curve_values = twin.to_dict()
+        base = by_id.get(ablation_base_id(c.run_id, c.ablation))
+        if base is None:
+            raise ValueError(f"ablation {c.run_id} has no base in the plan to compare with "
+                             f"(wanted {ablation_base_id(c.run_id, c.ablation)})")
+        base_values = base.to_dict()
         rows += [{"family": c.family, "params": c.target_params, "ablation": c.ablation,
-                  "seed": str(c.seed), "setting": key, "curve_value": curve_values[key],
-                  "ablation_value": value}
+                  "base": base.ablation, "seed": str(c.seed), "setting": key,
+                  "base_value": base_values[key], "ablation_value": value}
                  for key, value in c.to_dict().items()
-                 if key != "ablation" and value != curve_values[key]]
-    columns = ["family", "params", "ablation", "seeds", "setting", "curve_value",
+                 if key != "ablation" and value != base_values[key]]
+    columns = ["family", "params", "ablation", "base", "seeds", "setting", "base_value",
                "ablation_value"]
     if not rows:
         return pd.DataFrame(columns=columns)
-    keys = ["family", "params", "ablation", "setting"]
-    frame = pd.DataFrame(rows).astype({"curve_value": str, "ablation_value": str})
-    grouped = frame.groupby(keys + ["curve_value", "ablation_value"], sort=False,
+    keys = ["family", "params", "ablation", "base", "setting"]
+    frame = pd.DataFrame(rows).astype({"base_value": str, "ablation_value": str})
+    grouped = frame.groupby(keys + ["base_value", "ablation_value"], sort=False,
                             as_index=False).agg(seeds=("seed", ", ".join))
     return grouped[columns]
 
@@ -209,16 +231,30 @@ def variants(records: Iterable[Record]) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["family", "variant", "runs", "epochs", "val", "private"])
 
 
+# An ablation built on another is judged against that one, so that it measures its own change:
+# distillation under the tuned recipe against the tuned recipe alone.
+ABLATION_BASE = {"recipe_distilled": "recipe"}
+
+
+def ablation_base_id(run_id: str, ablation: str) -> str:
+    """The run an ablation run is compared with: its curve run of the same model and seed,
+    or the run of the ablation it builds on (``ABLATION_BASE``)."""
+    base = run_id.removesuffix(f"-{ablation}")
+    return f"{base}-{ABLATION_BASE[ablation]}" if ablation in ABLATION_BASE else base
+
+
 def ablation_pairs(records: Iterable[Record]) -> pd.DataFrame:
-    """Each ablation run beside the curve run of the same model and seed (``base_*``), so
-    a setting is judged against the one run it differs from."""
+    """Each ablation run beside its base run (``base_*``: the curve run of the same model and
+    seed, or the ablation it builds on), so a setting is judged against the one run it
+    differs from."""
     table = runs(records).set_index("run_id")
     columns = ["run_id", "family", "params", "ablation", "base_run_id", "seed", "epochs",
                "val", "base_val", "private", "base_private"]
     rows = []
     for run_id, row in table[table.ablation != ""].iterrows():
-        base_id = run_id.removesuffix(f"-{row.ablation}")
-        if base_id in table.index and table.loc[base_id, "ablation"] == "":
+        base_id = ablation_base_id(run_id, row.ablation)
+        if base_id in table.index and table.loc[base_id, "ablation"] == ABLATION_BASE.get(
+                row.ablation, ""):
             base = table.loc[base_id]
             rows.append({"run_id": run_id, "family": row.family, "params": row.params,
                          "ablation": row.ablation, "base_run_id": base_id, "seed": row.seed,
@@ -233,6 +269,7 @@ def ablation_effects(records: Iterable[Record]) -> pd.DataFrame:
     supports, so an ablation on several seeds reads as one finding, not one per seed."""
     records = list(records)
     by_id = {r.run_id: r for r in records}
+    pools = seed_pools(records)
 
     def private_hits(run_ids: Iterable[str]) -> list[np.ndarray]:
         return [decode_hits(by_id[i].scores["private"].hits) for i in run_ids]
@@ -243,7 +280,8 @@ def ablation_effects(records: Iterable[Record]) -> pd.DataFrame:
     for (family, params, ablation), group in ablation_pairs(records).groupby(
             ["family", "params", "ablation"], sort=False):
         change = stats.paired_difference(private_hits(group.run_id),
-                                         private_hits(group.base_run_id))
+                                         private_hits(group.base_run_id),
+                                         (pools[family], pools[family]))
         private, private_std = stats.mean_std(group.private)
         rows.append({"family": family, "params": int(params), "ablation": ablation,
                      "seeds": len(group), "epochs": int(group.epochs.max()),
@@ -376,6 +414,7 @@ def equal_budget(records: list[Record], budgets: Iterable[int] = SMALL_BUDGETS) 
     plain CNN of the same budget, with a paired standard error (images and seeds) and
     the verdict it supports."""
     points = curve_points(records)
+    pools = seed_pools(records)
     rows = []
     for budget in budgets:
         found = {c: matching_point(points, c, budget) for c in CURVES}
@@ -385,7 +424,9 @@ def equal_budget(records: list[Record], budgets: Iterable[int] = SMALL_BUDGETS) 
                 for c in CURVES}
         for curve in CURVES:
             row = found[curve]
-            lead = (stats.paired_difference(hits[curve], hits["plain_cnn"])
+            lead = (stats.paired_difference(
+                        hits[curve], hits["plain_cnn"],
+                        (pools[row.family], pools[found["plain_cnn"].family]))
                     if row is not None and curve != "plain_cnn" and hits["plain_cnn"] else None)
             rows.append({"budget": budget, "curve": curve,
                          "params": np.nan if row is None else int(row.params),
@@ -492,16 +533,19 @@ def int8_drops(measured: Iterable[dict], records: Iterable[Record] = (),
 
 
 def int8_by_model(drops: pd.DataFrame) -> pd.DataFrame:
-    """The curve models' int8 change averaged over seeds; the error combines the seeds'
-    paired errors (each seed is scored on the same images, so this is a lower bound)."""
-    curve = drops[drops.ablation == ""]
+    """The curve models' int8 change averaged over seeds, curve by curve in ``CURVES``'
+    order; the error combines the seeds' paired errors (each seed is scored on the same
+    images, so this is a lower bound); ``calmed`` is the mean over seeds."""
+    curve = drops[(drops.ablation == "") & drops.curve.isin(CURVES)]
     columns = ["family", "curve", "params", "seeds", "change", "se", "calmed"]
     if curve.empty:
         return pd.DataFrame(columns=columns)
     grouped = curve.groupby(["family", "curve", "params"], as_index=False).agg(
         seeds=("run_id", "count"), change=("change", "mean"),
         se=("se", lambda s: float(np.sqrt((s ** 2).sum()) / len(s))), calmed=("calmed", "mean"))
-    return grouped[columns].sort_values(["curve", "params"]).reset_index(drop=True)
+    order = grouped.curve.map(CURVES.index)
+    return (grouped.assign(order=order).sort_values(["order", "params"])[columns]
+            .reset_index(drop=True))
 
 
 def int8_contrast(by_model: pd.DataFrame) -> dict:
@@ -539,6 +583,7 @@ def control_effects(records: Iterable[Record]) -> pd.DataFrame:
     keeps NaN there.  The separable MobileNet is also set against the plain CNN."""
     records = list(records)
     points = curve_points(records)
+    pools = seed_pools(records)
     columns = ["control", "base", "params", "base_params", "macs", "seeds", "base_seeds",
                "private", "private_std", "base_private", "change", "change_se", "verdict"]
     rows = []
@@ -548,7 +593,8 @@ def control_effects(records: Iterable[Record]) -> pd.DataFrame:
             for base in bases:
                 twin = matching_point(points, base, int(point.params))
                 change = (stats.paired_difference(_curve_hits(records, control, point.params),
-                                                  _curve_hits(records, base, int(twin.params)))
+                                                  _curve_hits(records, base, int(twin.params)),
+                                                  (pools[point.family], pools[twin.family]))
                           if twin is not None else None)
                 rows.append({
                     "control": control, "base": base, "params": int(point.params),
@@ -604,8 +650,9 @@ def fit_gaps(records: Iterable[Record], curves: Iterable[str] = CURVES) -> pd.Da
 def gap_at_equal(points: pd.DataFrame, curve: str, against: str, x: str = "params") -> pd.DataFrame:
     """Each point of ``curve`` against ``against``'s curve read at the same ``x`` (parameters
     or multiply-adds; linear in log x between its two neighbouring points), where that lies
-    inside ``against``'s range or within ``BUDGET_MATCH`` of its ends: the difference in Private and two standard errors of it
-    (each side's test-set error; seeds average, so a point's error shrinks with them)."""
+    inside ``against``'s range or within ``BUDGET_MATCH`` of its ends: the difference in
+    Private and two standard errors of it (each side's ``private_se``, the one read
+    between two points interpolated as its accuracy is)."""
     mine = points[points.curve == curve].sort_values(x)
     other = points[points.curve == against].sort_values(x)
     rows = []
@@ -618,9 +665,8 @@ def gap_at_equal(points: pd.DataFrame, curve: str, against: str, x: str = "param
             if not log_x.iloc[0] - slack <= where <= log_x.iloc[-1] + slack:
                 continue
             read = float(np.interp(where, log_x, other.private))
-            seeds = float(np.interp(where, log_x, other.seeds))
-            noise = 2 * np.hypot(stats.binomial_se(p.private, TEST_IMAGES) / np.sqrt(p.seeds),
-                                 stats.binomial_se(read, TEST_IMAGES) / np.sqrt(seeds))
-            rows.append({x: getattr(p, x), "private": p.private, "against": read,
-                         "gap": p.private - read, "noise": noise})
-    return pd.DataFrame(rows, columns=[x, "private", "against", "gap", "noise"])
+            read_se = float(np.interp(where, log_x, other.private_se))
+            noise = 2 * np.hypot(p.private_se, read_se)
+            rows.append({"params": p.params, "macs": p.macs, "private": p.private,
+                         "against": read, "gap": p.private - read, "noise": noise})
+    return pd.DataFrame(rows, columns=["params", "macs", "private", "against", "gap", "noise"])

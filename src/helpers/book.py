@@ -17,8 +17,8 @@ from .config import TrainConfig, load_plan
 from .formats import MISSING, acc, acc_pm, count, finite, points, ratio, ref_acc
 from .records import Record, load_records
 
-__all__ = ["MISSING", "ClaimError", "Results", "acc", "acc_pm", "count", "expect", "glue_all",
-           "glue_facts", "pending", "points", "ratio", "ref_acc", "results"]
+__all__ = ["MISSING", "ClaimError", "Results", "acc", "acc_pm", "count", "current", "expect",
+           "glue_all", "glue_facts", "pending", "points", "ratio", "ref_acc", "results"]
 
 
 class ClaimError(AssertionError):
@@ -45,10 +45,18 @@ class Results:
     records: list[Record]
 
 
+def current(plan: list[TrainConfig], records: list[Record]) -> Results:
+    """The plan and the records of its points as it now has them: a record trained under a
+    config the plan has since changed, or of a point it no longer lists, is left out until
+    the sweep retrains it, so no page mixes it into a mean."""
+    wanted = {c.run_id: c for c in plan}
+    return Results(plan, [r for r in records if wanted.get(r.run_id) == r.config])
+
+
 @cache
 def results() -> Results:
     """Read ``sweep.yml`` and ``results/`` once per page."""
-    return Results(load_plan(), load_records())
+    return current(load_plan(), load_records())
 
 
 def glue_all(values: dict[str, object]) -> None:

@@ -28,12 +28,13 @@ import numpy as np
 from . import models
 from ._quiet import import_keras, import_tensorflow
 from .data import FER2013, load_fer2013
-from .records import Record, encode_hits, load_records, results_dir, write_json_atomic
+from .records import (Record, encode_hits, fingerprint, load_records, results_dir,
+                      write_json_atomic)
 
 if TYPE_CHECKING:
     import keras
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 FORMATS = ("keras_float32", "litert_float32", "litert_float16", "litert_dynamic_int8",
            "litert_int8")
 TEST_SPLITS = ("public", "private")
@@ -223,7 +224,7 @@ def compress(record: Record, data: FER2013, out_dir: Path, runs: int = LATENCY_R
         formats[fmt]["latency_ms_p90"] = float(np.percentile(seconds, 90) * 1000)
     tf = import_tensorflow()
     return {"schema_version": SCHEMA_VERSION, "run_id": record.run_id,
-            "family": record.family, "params": record.params, "weights": record.weights,
+            "record_fingerprint": fingerprint(record), "family": record.family, "params": record.params, "weights": record.weights,
             "training_private": record.accuracy("private"), "calibration_images":
             len(calibration), "latency_runs": runs, "litert_threads": 1,
             "keras_threads": tf.config.threading.get_intra_op_parallelism_threads() or 0,
@@ -264,17 +265,26 @@ def read(path: Path) -> dict:
     return values
 
 
-def load(out_dir: Path | None = None) -> list[dict]:
-    """Every compression record."""
-    return [read(p) for p in sorted((Path(out_dir or results_dir()) / "compression").glob("*.json"))]
+def load(records: list[Record], out_dir: Path | None = None) -> list[dict]:
+    """The compression records of ``records``, each measured on the training it names: one
+    made from an earlier training of the same run id (another record fingerprint) is left
+    out, and its model counts as unmeasured until it is measured again."""
+    out_dir = Path(out_dir or results_dir())
+    measured = []
+    for record in records:
+        path = record_path(record.run_id, out_dir)
+        if path.exists() and (values := read(path))["record_fingerprint"] == fingerprint(record):
+            measured.append(values)
+    return measured
 
 
 def unmeasured(records: list[Record], out_dir: Path | None = None) -> list[tuple[Record, bool]]:
-    """Trained models without a compression record, each with whether its weights are kept
-    here (measurable now) or not (it cannot be exported without retraining)."""
+    """Trained models without a current compression record, each with whether its weights
+    are kept here (measurable now) or not (it cannot be exported without retraining)."""
     out_dir = Path(out_dir or results_dir())
+    measured = {m["run_id"] for m in load(records, out_dir)}
     return [(r, bool(r.weights) and (out_dir / r.weights).exists()) for r in records
-            if not record_path(r.run_id, out_dir).exists()]
+            if r.run_id not in measured]
 
 
 def pending(records: list[Record], out_dir: Path) -> list[Record]:

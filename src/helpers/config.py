@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -132,6 +133,28 @@ class TrainConfig:
             return cls(**values)
         except (TypeError, ValueError) as exc:
             raise ValueError(f"{where}: {exc}") from None
+
+
+@dataclass(frozen=True)
+class RunId:
+    """A run id read back into its parts (``TrainConfig.run_id`` writes them)."""
+
+    family: str
+    target_params: int
+    seed: int
+    ablation: str = ""
+
+
+def parse_run_id(run_id: str) -> RunId:
+    """``<family>-<target>-s<seed>[-<ablation>]`` into its parts; anything else is refused
+    by name."""
+    match = re.fullmatch(r"(?P<family>[a-z0-9_]+)-(?P<target>\d+)-s(?P<seed>\d+)"
+                         r"(?:-(?P<ablation>.+))?", run_id)
+    if match is None or match["family"] not in FAMILIES:
+        raise ValueError(f"{run_id!r} is not a run id: expected <family>-<parameters>-s<seed>"
+                         f"[-<ablation>] with a family of {FAMILIES}")
+    return RunId(match["family"], int(match["target"]), int(match["seed"]),
+                 match["ablation"] or "")
 
 
 def _check_int(name: str, value: Any, least: int) -> None:

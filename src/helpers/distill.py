@@ -34,7 +34,7 @@ import numpy as np
 from ._quiet import import_keras
 from .atomic import atomic_path
 from .data import FER2013
-from .pipeline import make_dataset, make_view_batches
+from .pipeline import apply_views, make_dataset, make_view_batches
 from .records import (SCORED_SPLITS, Record, Score, fingerprint, read_record, record_path,
                       write_json_atomic)
 from .scoring import evaluate
@@ -95,6 +95,17 @@ def view_transforms(n: int, views: int, shift: float, rotation: float, zoom: flo
     return np.stack([a0, a1, a2, b0, b1, b2, zeros, zeros], axis=-1).astype(np.float32)
 
 
+@functools.cache
+def _view_code() -> str:
+    """A short hash of the code that draws and applies the views: changing either makes
+    the cached answers of the old views stale."""
+    import hashlib
+    import inspect
+    source = "".join(inspect.getsource(f) for f in (view_transforms, make_view_batches,
+                                                     apply_views))
+    return hashlib.sha256(source.encode()).hexdigest()[:16]
+
+
 def _check_data(records: list[Record], data: FER2013) -> None:
     """Refuse a member trained on another data file than ``data``, by name."""
     for record in records:
@@ -121,7 +132,8 @@ def soft_labels(records: list[Record], data: FER2013, out_dir: Path, views: int 
     teachers = tuple(r.run_id for r in records)
     cache = cache_path(teachers, views, out_dir)
     key = {"fingerprint": teacher_fingerprint(records), "data_sha256": data.sha256,
-           "views": f"{views} {shift:g} {rotation:g} {zoom:g} {VIEW_SEED}" if views else "0"}
+           "views": (f"{views} {shift:g} {rotation:g} {zoom:g} {VIEW_SEED} {_view_code()}"
+                     if views else "0")}
     if cache.exists():
         try:
             with np.load(cache, allow_pickle=False) as stored:

@@ -237,6 +237,8 @@ def q4(results) -> Facts:
         same_params_at=Number(same["params"].params[same["params"].gap.abs().idxmax()]
                               if len(same["params"]) else np.nan),
         same_macs_max=Points(same["macs"].gap.abs().max()),
+        same_macs_at=Number(same["macs"].params[same["macs"].gap.abs().idxmax()]
+                            if len(same["macs"]) else np.nan),
         curves_coincide=_coincide(same),
         hw3_params_low=Points(hw3["params"].gap.abs().min()),
         hw3_params_high=Points(hw3["params"].gap.abs().max()),
@@ -277,7 +279,9 @@ def q4(results) -> Facts:
         shrunk_behind_every_small_budget=_when(len(hw3_verdicts) > 0,
                                                lambda: (hw3_verdicts == Verdict.BEHIND).all()),
         test_images=Number(analysis.TEST_IMAGES),
-        controls_concluded=bool(len(controls)) and waiting == 0 and (controls.seeds >= 3).all(),
+        controls_concluded=bool(len(controls)) and waiting == 0 and bool(
+            (controls.seeds >= 3).all() and (controls.base_seeds >= 3).all()
+            and np.isfinite(controls.change).all()),
         controls_waiting=Number(waiting),
         controls_planned=Number(waiting + len(controls.drop_duplicates(["control", "params"]))),
         mob_big_params=Number(fit["mobilenet"].get("params", np.nan)),
@@ -322,7 +326,8 @@ def intro(results) -> Facts:
     and fall, the smallest file that still beats the reference HW8, and the data."""
     q1 = analysis.reference_models(results.records)
     points = analysis.curve_points(results.records)
-    files = analysis.format_means(analysis.compression_table(compression.load(), results.records))
+    files = analysis.format_means(analysis.compression_table(
+        compression.load(results.records), results.records))
     smallest = analysis.smallest_beating(files, REFERENCE["hw8_mobilenet"].private)
     smallest = smallest if smallest is not None else pd.Series(np.nan, index=files.columns)
     listing = {f: q1.loc[f] if f in q1.index else pd.Series(np.nan, index=q1.columns)
@@ -425,15 +430,15 @@ def q1(results) -> Facts:
             _known(hw3.public, hw8.public),
             lambda: hw3.public < hw3.private and hw8.public < hw8.private
             and ref3.public > ref3.private and ref8.public > ref8.private),
+        hw3_long_above=Points(long3.private - ref3.private),
         hw3_long=Score(long3.private, long3.private_std), hw8_long=Score(long8.private, long8.private_std),
         hw3_long_seeds=Number(long3.seeds), hw8_long_seeds=Number(long8.seeds),
         long_epochs=Number(max(long3.epochs, long8.epochs)),
         hw3_long_change=long3_change, hw3_long_2se=long3_2se,
         hw8_long_change=long8_change, hw8_long_2se=long8_2se,
-        longer_lifts_hw3_clearly_hw8_just=_when(
+        longer_lifts_both=_when(
             _known(long3.private, long8.private),
-            lambda: long3.change > 3 * 2 * long3.change_se
-            and 2 * long8.change_se < long8.change < 1.5 * 2 * long8.change_se),
+            lambda: long3.verdict == Verdict.AHEAD and long8.verdict == Verdict.AHEAD),
         test_images=Number(analysis.TEST_IMAGES),
         hw3_flip=Points(flip["hw3_cnn"]), hw8_flip=Points(flip["hw8_mobilenet"]),
         flip_helps_both=_when(_known(*flip.values()), lambda: min(flip.values()) > 0),
@@ -476,7 +481,7 @@ def q5(results) -> Facts:
     """Q5: the smallest file still above the reference HW8, the best smaller one, what
     full-integer int8 costs each family, the HW3 listing's dead channels, the Keras
     container's overhead and what int8 buys in latency."""
-    measured = compression.load()
+    measured = compression.load(results.records)
     table = analysis.compression_table(measured, results.records)
     files = analysis.format_means(table)
     ref = REFERENCE["hw8_mobilenet"].private

@@ -26,7 +26,7 @@ from pandas.io.formats.style import Styler
 
 from . import vocabulary
 from .analysis import CONTROL_BASE, CURVE_OF
-from .config import TrainConfig
+from .config import TrainConfig, parse_run_id
 from .data import CLASS_NAMES_EN, CLASS_NAMES_ZH
 from .formats import MISSING, acc, acc_pm, count, points
 from .models import layer_table
@@ -80,6 +80,11 @@ NUMERIC_CELL = re.compile(r"[\d\s.,:+\-−±%×/()ms—]*\d[\d\s.,:+\-−±%×/(
 
 # The cell of the model a column's differences are taken against.
 BASELINE = "基準 baseline"
+
+
+def _model_name(family: str) -> str:
+    """A family as a table names it, in both languages where they differ."""
+    return vocabulary.both(vocabulary.family(family))
 
 
 def table(frame: pd.DataFrame, formats: dict | None = None, index: bool = False) -> Styler:
@@ -353,7 +358,7 @@ def listing_scores(q1: pd.DataFrame) -> Styler:
     """Q1's two listings (``analysis.reference_models``): our Private and Public beside the
     reference report's (the parameter counts are in the answer and the stage table)."""
     frame = pd.DataFrame({
-        "模型 Model": [vocabulary.family(f)[1] for f in q1.index],
+        "模型 Model": [_model_name(f) for f in q1.index],
         "Private": [acc_pm(m, sd) for m, sd in zip(q1.private, q1.private_std)],
         "參考 Ref. Private": [f"{x:.5f}" for x in q1.ref_private],
         "Public": [acc_pm(m, sd) for m, sd in zip(q1.public, q1.public_std)],
@@ -368,9 +373,9 @@ def int8_table(by_model: pd.DataFrame) -> Styler:
     frame = pd.DataFrame({
         "int8 變化 Change (pp)": [f"{points(c)} ± {points(2 * e, signed=False)}"
                                 for c, e in zip(by_model.change, by_model.se)],
-        "模型 Model": by_model.family.map(lambda f: vocabulary.family(f)[1]),
+        "模型 Model": by_model.family.map(_model_name),
         "參數 Params": by_model.params.map(count), "種子 Seeds": by_model.seeds,
-        "重設通道 Reset channels": by_model.calmed.round().astype(int),
+        "重設通道（各種子平均）Reset channels (mean over seeds)": by_model.calmed.round().astype(int),
     })
     return table(frame)
 
@@ -381,7 +386,7 @@ def variants_table(variants: pd.DataFrame) -> Styler:
              **vocabulary.ABLATIONS}
     frame = pd.DataFrame({
         "Private": variants.private.map(acc), "驗證 Val": variants.val.map(acc),
-        "模型 Model": variants.family.map(lambda f: vocabulary.family(f)[1]),
+        "模型 Model": variants.family.map(_model_name),
         "變體 Variant": variants.variant.map(lambda v: vocabulary.both(names[v])),
         "種子 Seeds": variants.runs, "Epochs": variants.epochs,
     })
@@ -401,8 +406,9 @@ def stage_comparison(stages: dict[str, list[dict]]) -> Styler:
         row = []
         for name in names:
             stage = next((s for s in stages[name] if s["stage"] == label), None)
+            # A model with fewer stages has none there: said so, not dashed as if missing.
             row += ([stage["output"], count(stage["params"]), count(stage["macs"])] if stage
-                    else [MISSING] * 3)
+                    else ["無 none", "", ""])
         rows.append(row)
     index = pd.Index([label.replace("head", "頭 head") for label in labels], name="段 Stage")
     frame = pd.DataFrame(rows, index=index, columns=columns)
@@ -497,7 +503,7 @@ def equal_budget_table(budgets: pd.DataFrame) -> Styler:
     shown = budgets.dropna(subset=["params"])
     frame = pd.DataFrame({
         "預算 Budget": shown.budget.map(count),
-        "模型 Model": shown.curve.map(lambda c: vocabulary.family(c)[1]),
+        "模型 Model": shown.curve.map(_model_name),
         "領先 Lead (pp)": [_lead(v, se) if c != "plain_cnn" else BASELINE
                           for c, v, se in zip(shown.curve, shown.lead_over_plain, shown.lead_se)],
         "Private": [acc_pm(m, sd) for m, sd in zip(shown.private, shown.private_std)],
@@ -508,20 +514,107 @@ def equal_budget_table(budgets: pd.DataFrame) -> Styler:
 
 
 def control_table(effects: pd.DataFrame, untrained: pd.DataFrame) -> Styler:
-    """Q4's controls: each against the model it changes one thing of, named as the
-    difference the change column measures; the change first, the untrained ones as dashes."""
-    def pair(control: str, base: str) -> str:
-        return f"{vocabulary.family(control)[1]} − {vocabulary.family(base)[1]}"
-
-    rows = [{"變化 Change (pp)": _lead(e.change, e.change_se), "參數 Params": count(e.params),
-             "乘加 MACs": count(e.macs), "對照 − 基準 Control − base": pair(e.control, e.base),
-             "Private": acc_pm(e.private, e.private_std), "種子 Seeds": e.seeds}
+    """Q4's controls: each control and the base it is set against (both languages), then the
+    change control − base, the control's Private, the seeds of control and base, and its
+    size; the untrained ones as dashes.  The names keep a readable width on a phone, where
+    the table scrolls sideways."""
+    rows = [{"對照 Control": _model_name(e.control), "基準 Base": _model_name(e.base),
+             "變化 Change (pp)": _lead(e.change, e.change_se),
+             "Private": acc_pm(e.private, e.private_std),
+             "種子 Seeds": f"{e.seeds} / {e.base_seeds}",
+             "參數 Params": count(e.params), "乘加 MACs": count(e.macs)}
             for e in effects.itertuples()]
-    rows += [{"變化 Change (pp)": MISSING, "參數 Params": count(w.params),
-              "乘加 MACs": count(w.macs),
-              "對照 − 基準 Control − base": pair(w.curve, CONTROL_BASE[w.curve]),
-              "Private": MISSING, "種子 Seeds": 0} for w in untrained.itertuples()]
-    return table(pd.DataFrame(rows))
+    rows += [{"對照 Control": _model_name(w.curve), "基準 Base": _model_name(CONTROL_BASE[w.curve]),
+              "變化 Change (pp)": MISSING, "Private": MISSING, "種子 Seeds": MISSING,
+              "參數 Params": count(w.params), "乘加 MACs": count(w.macs)}
+             for w in untrained.itertuples()]
+    return table(pd.DataFrame(rows)).set_table_styles(
+        [{"selector": "td.col0", "props": "min-width: 12em;"},
+         {"selector": "td.col1", "props": "min-width: 8em;"}], overwrite=False)
+
+
+def _run_name(run_id: str) -> str:
+    """A run as a reader names it: the model in both languages, its size and seed."""
+    run = parse_run_id(run_id)
+    return f"{_model_name(run.family)} {count(run.target_params)}（種子 seed {run.seed}）"
+
+
+def _setting_value(setting: str, value: object) -> str:
+    """One setting's value as a table shows it: degrees, per cents, named optimisers and
+    precisions, and teachers as the models they are."""
+    if value in ("", None):
+        return MISSING
+    if setting == "rotation":
+        return f"{float(value):g}°"
+    if setting in ("shift", "zoom"):
+        return f"{float(value):.0%}"
+    if setting == "optimizer":
+        return vocabulary.both(vocabulary.OPTIMIZERS[str(value)])
+    if setting == "precision":
+        return vocabulary.both(vocabulary.PRECISIONS[str(value)])
+    if setting == "teacher":
+        return " + ".join(_run_name(t) for t in str(value).split("+"))
+    return str(value)
+
+
+def ablation_settings_table(changes: pd.DataFrame) -> Styler:
+    """What each ablation changes (``analysis.ablation_changes``): the model, the ablation,
+    the setting, its value in the base (the curve point, or the ablation built on) and in
+    the ablation, and the seeds."""
+    def base_name(base: str) -> str:
+        return vocabulary.both(vocabulary.ablation(base) if base else ("曲線點", "curve point"))
+
+    frame = pd.DataFrame({
+        "模型 Model": [f"{_model_name(f)} {count(p)}" for f, p in zip(changes.family,
+                                                                   changes.params)],
+        "消融實驗 Ablation": changes.ablation.map(
+            lambda a: vocabulary.both(vocabulary.ablation(a))),
+        "設定 Setting": changes.setting.map(lambda k: vocabulary.both(vocabulary.setting(k))),
+        "基準 Base": [f"{_setting_value(k, v)}（{base_name(b)}）"
+                      for k, v, b in zip(changes.setting, changes.base_value, changes.base)],
+        "消融實驗 Ablation value": [_setting_value(k, v) for k, v in zip(changes.setting,
+                                                                      changes.ablation_value)],
+        "種子 Seeds": changes.seeds,
+    })
+    return table(frame)
+
+
+def untrained_table(status: pd.DataFrame) -> Styler:
+    """The planned runs with no record yet (``analysis.plan_status``), by model, with the
+    run id last for whoever reruns one."""
+    frame = pd.DataFrame({
+        "模型 Model": [f"{_model_name(f)} {count(p)}" for f, p in zip(status.family,
+                                                                   status.params)],
+        "消融實驗 Ablation": status.ablation.map(
+            lambda a: vocabulary.both(vocabulary.ablation(a)) if a else MISSING),
+        "種子 Seed": status.seed,
+        "訓練代號 Run id": status.run_id,
+    })
+    return table(frame)
+
+
+def files_table(sizes: pd.DataFrame) -> Styler:
+    """Every model's file in every format (``analysis.compression_table``): the model and
+    its format first, then Private, bytes and latency, family by family and smallest first,
+    the run id last."""
+    order = {f: i for i, f in enumerate(vocabulary.FAMILIES)}
+    runs = sizes.run_id.map(parse_run_id)
+    shown = (sizes.assign(order=sizes.family.map(order), seed=runs.map(lambda r: r.seed),
+                          fmt_order=sizes.format.map(list(vocabulary.FORMATS).index))
+             .sort_values(["order", "params", "ablation", "seed", "fmt_order"]))
+    frame = pd.DataFrame({
+        "模型 Model": [_model_name(f) + (f"（{vocabulary.both(vocabulary.ablation(a))}）"
+                                         if a else "")
+                       for f, a in zip(shown.family, shown.ablation)],
+        "參數 Params": shown.params.map(count), "種子 Seed": shown.seed,
+        "格式 Format": shown.format.map(lambda f: vocabulary.both(vocabulary.file_format(f))),
+        "Private": shown.private.map(acc), "位元組 Bytes": shown.bytes.map(count),
+        "gzip 後 Gzipped": shown.gzip_bytes.map(count),
+        "延遲 ms（中位數 / p90）Latency ms (median / p90)": [
+            f"{m:.3f} / {p:.3f}" for m, p in zip(shown.latency_ms, shown.latency_p90_ms)],
+        "訓練代號 Run id": shown.run_id,
+    })
+    return table(frame)
 
 
 FORMAT_MARKERS = {"keras_float32": "o", "litert_float32": "s", "litert_float16": "D",

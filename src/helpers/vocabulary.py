@@ -40,9 +40,35 @@ ABLATIONS: dict[str, tuple[str, str]] = {
     "long": ("epoch 加倍", "twice the epochs"),
     "full_aug": ("加上旋轉與縮放", "rotations and zooms"),
     "distilled": ("以 HW3 CNN 蒸餾", "distillation from the HW3 CNN"),
-    "recipe": ("長訓練流程", "the long recipe"),
-    "recipe_distilled": ("長訓練流程，以集成模型蒸餾",
-                         "the long recipe and distillation from an ensemble"),
+    "recipe": ("調校過的訓練流程", "the tuned recipe"),
+    "recipe_distilled": ("調校過的訓練流程，以集成模型蒸餾",
+                         "the tuned recipe and distillation from an ensemble"),
+}
+
+# Each training setting an ablation may change (``TrainConfig``'s fields), as a table names it.
+SETTINGS: dict[str, tuple[str, str]] = {
+    "epochs": ("epoch 數", "epochs"),
+    "batch_size": ("批次大小", "batch size"),
+    "learning_rate": ("最高學習率", "peak learning rate"),
+    "weight_decay": ("權重衰減", "weight decay"),
+    "warmup_epochs": ("暖身 epoch 數", "warm-up epochs"),
+    "augment": ("資料擴增", "augmentation"),
+    "shift": ("最大平移", "shift up to"),
+    "rotation": ("最大旋轉", "rotation up to"),
+    "zoom": ("最大縮放", "zoom up to"),
+    "precision": ("運算精度", "precision"),
+    "optimizer": ("最佳化器", "optimiser"),
+    "label_smoothing": ("標籤平滑", "label smoothing"),
+    "teacher": ("教師模型", "teacher"),
+    "teacher_views": ("每張影像的固定擴增版本數", "fixed augmented views per image"),
+}
+OPTIMIZERS: dict[str, tuple[str, str]] = {
+    "adamw": ("AdamW", "AdamW"),
+    "sgd": ("SGD，Nesterov 動量", "SGD with Nesterov momentum"),
+}
+PRECISIONS: dict[str, tuple[str, str]] = {
+    "float32": ("float32", "float32"),
+    "mixed_bfloat16": ("混合 bfloat16", "mixed bfloat16"),
 }
 
 # Each file format of ``compression.FORMATS`` as a name: (Chinese, English).
@@ -86,6 +112,11 @@ def ablation(name: str) -> tuple[str, str]:
 def file_format(name: str) -> tuple[str, str]:
     """A file format's (Chinese, English) name; an unknown one is refused by name."""
     return _lookup(FORMATS, name, "FORMATS")
+
+
+def setting(name: str) -> tuple[str, str]:
+    """A training setting's (Chinese, English) name; an unknown one is refused by name."""
+    return _lookup(SETTINGS, name, "SETTINGS")
 
 
 def family(name: str) -> tuple[str, str]:
