@@ -323,3 +323,20 @@ def test_the_book_leaves_out_records_the_plan_no_longer_has():
     assert first.run_id not in {r.run_id for r in kept} and len(kept) == len(records) - 1
     dropped = [c for c in plan if c.run_id != first.run_id] + [TrainConfig("mobilenet", 8099, seed=9)]
     assert first.run_id not in {r.run_id for r in book.current(dropped, records).records}
+
+
+def test_reproduce_says_no_gpu_only_while_no_run_used_one():
+    from dataclasses import replace
+
+    from helpers import book, facts
+    from helpers.records import load_records
+
+    results = book.current(book.load_plan(), load_records(ROOT / "results"))
+    if not results.records:
+        pytest.skip("no recorded results")
+    f = facts.reproduce(results)
+    assert f.no_gpu_used is True and f.n_done == len(results.records)
+    assert f.cpu_hours == pytest.approx(sum(r.train_seconds for r in results.records) / 3600)
+    on_gpu = [replace(results.records[0], device="GPU: NVIDIA H100")] + results.records[1:]
+    changed = facts.reproduce(book.Results(results.plan, on_gpu))
+    assert changed.no_gpu_used is False and changed.gpu_hours > 0

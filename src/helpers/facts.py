@@ -101,6 +101,27 @@ class Share(Number):
         return f"{self:.1%}" if 0.995 <= self < 1 else f"{self:.0%}"
 
 
+class Setting(Number):
+    """A training setting's number as written in ``sweep.yml``: "0.003", "128"."""
+
+    def text(self) -> str:
+        return f"{self:g}" if formats.finite(self) else formats.MISSING
+
+
+class Degrees(Number):
+    """An angle in whole degrees: "10°"."""
+
+    def text(self) -> str:
+        return f"{self:g}°" if formats.finite(self) else formats.MISSING
+
+
+class Hours(Number):
+    """Hours of training, one decimal: "38.7"."""
+
+    def text(self) -> str:
+        return f"{self:.1f}" if formats.finite(self) else formats.MISSING
+
+
 class Words(tuple):
     """A name in both languages (from ``vocabulary``), glued as ``<fact>_zh`` and ``<fact>_en``."""
 
@@ -638,4 +659,36 @@ def q3(results) -> Facts:
                                         and shrunk["dip_seeds"][1] > 1
                                         and shrunk["dip_seeds"][0] == 1
                                         and shrunk["dip"] <= 2 * shrunk["dip_std"]),
+    )
+
+
+def reproduce(results) -> Facts:
+    """Reproduce: the curves' recipe, the augmentation chosen on validation, and what the
+    finished runs cost."""
+    curve = analysis.curve_recipe(results.plan)
+    full_aug_plan = next((c for c in results.plan if c.ablation == "full_aug"), None)
+    full_aug = _row(analysis.ablation_pairs(results.records), ablation="full_aug")
+    runs = analysis.runs(results.records)
+    on_gpu = runs.device.str.startswith("GPU")
+    threads = sorted(runs[~on_gpu].threads.unique())
+    status = analysis.plan_status(results.plan, results.records)
+    # Two validation scores of different runs: each with its binomial error.
+    val_noise = 2 * float(np.hypot(*(stats.binomial_se(v, analysis.VAL_IMAGES)
+                                     for v in (full_aug.val, full_aug.base_val))))
+    return Facts(
+        batch=Number(curve.batch_size), lr=Setting(curve.learning_rate),
+        wd=Setting(curve.weight_decay), warmup=Number(curve.warmup_epochs),
+        epochs=Number(curve.epochs), shift=Share(curve.shift),
+        rotation=Degrees(full_aug_plan.rotation if full_aug_plan else np.nan),
+        zoom=Share(full_aug_plan.zoom if full_aug_plan else np.nan),
+        light_val=Acc(full_aug.base_val), full_val=Acc(full_aug.val),
+        aug_val_gap_small=_when(_known(full_aug.val, full_aug.base_val),
+                                lambda: abs(full_aug.val - full_aug.base_val) < val_noise),
+        budget_match=Share(analysis.BUDGET_MATCH),
+        n_done=Number(int(status.done.sum())), n_planned=Number(len(status)),
+        cpu_hours=Hours(runs[~on_gpu].hours.sum()), gpu_hours=Hours(runs[on_gpu].hours.sum()),
+        threads_low=Number(threads[0] if threads else np.nan),
+        threads_high=Number(threads[-1] if threads else np.nan),
+        one_or_two_threads=_when(bool(threads), lambda: threads == [1, 2]),
+        no_gpu_used=_when(len(runs) > 0, lambda: not on_gpu.any()),
     )
