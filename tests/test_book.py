@@ -307,22 +307,30 @@ def test_q4_concludes_on_its_controls_only_when_controls_and_bases_have_three_se
     assert early.controls_concluded is False
 
 
-def test_the_book_leaves_out_records_the_plan_no_longer_has():
+def test_the_book_leaves_out_records_the_plan_or_their_teacher_no_longer_has():
     from dataclasses import replace
 
     from helpers import book
     from helpers.config import TrainConfig
-    from helpers.records import load_records
+    from helpers.records import fingerprint
+    from test_records import make_record
 
-    records = load_records(ROOT / "results")
-    plan = book.load_plan()
-    assert len(book.current(plan, records).records) == len(records)  # every record is current
-    first = records[0]
-    changed = [replace(c, epochs=c.epochs + 1) if c.run_id == first.run_id else c for c in plan]
-    kept = book.current(changed, records).records
-    assert first.run_id not in {r.run_id for r in kept} and len(kept) == len(records) - 1
-    dropped = [c for c in plan if c.run_id != first.run_id] + [TrainConfig("mobilenet", 8099, seed=9)]
-    assert first.run_id not in {r.run_id for r in book.current(dropped, records).records}
+    teacher = make_record(TrainConfig("plain_cnn", 8271, epochs=2))
+    student_config = TrainConfig("mobilenet", 8099, epochs=2, teacher=teacher.run_id,
+                                 ablation="distilled")
+    student = replace(make_record(student_config), teacher_fingerprint=fingerprint(teacher))
+    other = make_record(TrainConfig("mobilenet", 19767, epochs=2))
+    plan = [teacher.config, student.config, other.config]
+    kept = lambda plan, records: [r.run_id for r in book.current(plan, records).records]  # noqa: E731
+    assert kept(plan, [teacher, student, other]) == [teacher.run_id, student.run_id, other.run_id]
+    # The plan changed a point's settings, or dropped it: its record waits for the sweep.
+    edited = [teacher.config, student.config, replace(other.config, epochs=3)]
+    assert kept(edited, [teacher, student, other]) == [teacher.run_id, student.run_id]
+    assert kept(plan[:2], [teacher, student, other]) == [teacher.run_id, student.run_id]
+    # The teacher was trained again since: its student's soft labels are out of date.
+    retrained = replace(teacher, train_seconds=teacher.train_seconds + 1)
+    assert kept(plan, [retrained, student, other]) == [teacher.run_id, other.run_id]
+    assert kept(plan, [student, other]) == [other.run_id]  # no teacher at all
 
 
 def test_reproduce_says_no_gpu_only_while_no_run_used_one():
@@ -334,9 +342,10 @@ def test_reproduce_says_no_gpu_only_while_no_run_used_one():
     results = book.current(book.load_plan(), load_records(ROOT / "results"))
     if not results.records:
         pytest.skip("no recorded results")
-    f = facts.reproduce(results)
-    assert f.no_gpu_used is True and f.n_done == len(results.records)
-    assert f.cpu_hours == pytest.approx(sum(r.train_seconds for r in results.records) / 3600)
-    on_gpu = [replace(results.records[0], device="GPU: NVIDIA H100")] + results.records[1:]
+    on_cpu = [replace(r, device="CPU: test") for r in results.records]
+    f = facts.reproduce(book.Results(results.plan, on_cpu))
+    assert f.no_gpu_used is True and f.n_done == len(on_cpu) and f.gpu_hours == 0
+    assert f.cpu_hours == pytest.approx(sum(r.train_seconds for r in on_cpu) / 3600)
+    on_gpu = [replace(on_cpu[0], device="GPU: NVIDIA H100")] + on_cpu[1:]
     changed = facts.reproduce(book.Results(results.plan, on_gpu))
     assert changed.no_gpu_used is False and changed.gpu_hours > 0

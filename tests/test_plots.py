@@ -82,6 +82,6 @@ def test_setting_values_read_as_their_units_and_teachers_as_models():
     frame = plots.ablation_settings_table(changes).data
     assert frame["基準 Base"].tolist() == ["0°（曲線點 · curve point）",
                                          "—（調校過的訓練流程 · the tuned recipe）"]
-    assert frame["消融實驗 Ablation value"].tolist() == [
+    assert frame["改為 Changed to"].tolist() == [
         "10°", "MobileNet 639,239（種子 seed 0） + 一般 CNN · plain CNN 644,437（種子 seed 0）"]
     assert frame["設定 Setting"].tolist() == ["最大旋轉 · rotation up to", "教師模型 · teacher"]

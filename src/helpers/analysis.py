@@ -70,15 +70,23 @@ def runs(records: Iterable[Record]) -> pd.DataFrame:
 
 def seed_pools(records: Iterable[Record]) -> dict[str, float]:
     """Each family's variance of Private over seeds, pooled over its models trained on
-    several seeds; a family with none takes the pool of the whole study (NaN when no model
-    has two seeds).  A model trained once still has this spread: a comparison resting on
-    one seed counts it (``stats.paired_difference``'s ``one_seed_var``)."""
+    several seeds; a family with none takes the pool of the whole study, and a study with no
+    model trained twice the binomial variance of the family's accuracy on the test set (the
+    spread between seeds is of that order; ours is about half of it).  A model trained once
+    still has this spread: a comparison resting on one seed counts it
+    (``stats.paired_difference``'s ``one_seed_var``)."""
     table = runs(records)
     groups = {family: [g.private.to_numpy() for _, g in t.groupby(["params", "ablation"])]
               for family, t in table.groupby("family")}
     study = stats.pooled_seed_variance([g for gs in groups.values() for g in gs])
-    pooled = {family: stats.pooled_seed_variance(gs) for family, gs in groups.items()}
-    return {family: v if np.isfinite(v) else study for family, v in pooled.items()}
+    pools = {}
+    for family, gs in groups.items():
+        pooled = stats.pooled_seed_variance(gs)
+        if not np.isfinite(pooled):
+            accuracy = float(np.mean(np.concatenate(gs)))
+            pooled = study if np.isfinite(study) else accuracy * (1 - accuracy) / TEST_IMAGES
+        pools[family] = pooled
+    return pools
 
 
 def curve_points(records: Iterable[Record]) -> pd.DataFrame:
@@ -384,8 +392,7 @@ def best_against_best(points: pd.DataFrame, records: Iterable[Record], small_cur
     longer = effects[(effects.ablation == "long") & (effects.params == large.params)
                      & (effects.family.map(CURVE_OF) == large_curve)]
     return {"small": small, "large": large, "gap": float(small.private - large.private),
-            "gap_se": float(np.hypot(stats.binomial_se(float(small.private), TEST_IMAGES),
-                                     stats.binomial_se(float(large.private), TEST_IMAGES))),
+            "gap_se": float(np.hypot(small.private_se, large.private_se)),
             "times_params": float(large.params / small.params),
             "longer": longer.iloc[0] if len(longer) else None}
 

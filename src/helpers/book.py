@@ -15,7 +15,7 @@ from functools import cache
 
 from .config import TrainConfig, load_plan
 from .formats import MISSING, acc, acc_pm, count, finite, points, ratio, ref_acc
-from .records import Record, load_records
+from .records import Record, fingerprint, load_records
 
 __all__ = ["MISSING", "ClaimError", "Results", "acc", "acc_pm", "count", "current", "expect",
            "glue_all", "glue_facts", "pending", "points", "ratio", "ref_acc", "results"]
@@ -46,11 +46,20 @@ class Results:
 
 
 def current(plan: list[TrainConfig], records: list[Record]) -> Results:
-    """The plan and the records of its points as it now has them: a record trained under a
-    config the plan has since changed, or of a point it no longer lists, is left out until
-    the sweep retrains it, so no page mixes it into a mean."""
+    """The plan and the records of its points as it now has them, as the sweep judges them: a
+    record trained under a config the plan has since changed, of a point it no longer lists,
+    or of a student whose teacher has been trained again since, is left out until the sweep
+    retrains it, so no page mixes it into a mean."""
     wanted = {c.run_id: c for c in plan}
-    return Results(plan, [r for r in records if wanted.get(r.run_id) == r.config])
+    kept = {r.run_id: r for r in records if wanted.get(r.run_id) == r.config}
+
+    def taught_by_current(record: Record) -> bool:
+        teachers = [kept.get(t) for t in record.config.teachers]
+        return None not in teachers and "+".join(map(fingerprint, teachers)) == \
+            record.teacher_fingerprint
+
+    return Results(plan, [r for r in kept.values()
+                          if not r.config.teacher or taught_by_current(r)])
 
 
 @cache

@@ -273,7 +273,7 @@ def load(records: list[Record], out_dir: Path | None = None) -> list[dict]:
     measured = []
     for record in records:
         path = record_path(record.run_id, out_dir)
-        if path.exists() and (values := read(path))["record_fingerprint"] == fingerprint(record):
+        if path.exists() and (values := read(path)).get("record_fingerprint") == fingerprint(record):
             measured.append(values)
     return measured
 

@@ -544,6 +544,8 @@ def _setting_value(setting: str, value: object) -> str:
     precisions, and teachers as the models they are."""
     if value in ("", None):
         return MISSING
+    if str(value) in ("True", "False"):
+        return "是 yes" if str(value) == "True" else "否 no"
     if setting == "rotation":
         return f"{float(value):g}°"
     if setting in ("shift", "zoom"):
@@ -572,8 +574,8 @@ def ablation_settings_table(changes: pd.DataFrame) -> Styler:
         "設定 Setting": changes.setting.map(lambda k: vocabulary.both(vocabulary.setting(k))),
         "基準 Base": [f"{_setting_value(k, v)}（{base_name(b)}）"
                       for k, v, b in zip(changes.setting, changes.base_value, changes.base)],
-        "消融實驗 Ablation value": [_setting_value(k, v) for k, v in zip(changes.setting,
-                                                                      changes.ablation_value)],
+        "改為 Changed to": [_setting_value(k, v) for k, v in zip(changes.setting,
+                                                             changes.ablation_value)],
         "種子 Seeds": changes.seeds,
     })
     return table(frame)
