@@ -41,13 +41,15 @@ def test_facts_print_in_their_own_format_and_dash_what_is_missing():
                     lead=facts.Signed(-0.0136), spread=facts.Score(0.62329, 0.0),
                     share=facts.Share(0.9966), whole=facts.Share(0.34), fold=facts.Ratio(84.6),
                     missing=facts.Acc(float("nan")), name=facts.Words(("一般 CNN", "plain CNN")),
-                    nobody=facts.Words(None), holds=True)
+                    nobody=facts.Words(None), one=facts.Seeds(1), three=facts.Seeds(3),
+                    holds=True)
     assert f.texts() == {
         "low": "0.4921", "gain": "8.5", "size": "8,099", "lead": "-1.36",
-        "spread": "0.6233 ± 0", "share": "99.7%", "whole": "34%", "fold_zh": "85 倍",
+        "spread": "0.6233 ± 0.0000", "share": "99.7%", "whole": "34%", "fold_zh": "85 倍",
         "fold_en": "85×",
         "missing": formats.MISSING, "name_zh": "一般 CNN", "name_en": "plain CNN",
-        "nobody_zh": formats.MISSING, "nobody_en": formats.MISSING}
+        "nobody_zh": formats.MISSING, "nobody_en": formats.MISSING,
+        "one": "1", "one_en": "1 seed", "three": "3", "three_en": "3 seeds"}
     assert f.low < 0.5 and f.holds  # numbers compare as floats; observations are not glued
     with pytest.raises(AttributeError, match="no fact 'lwo'"):
         f.lwo

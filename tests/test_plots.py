@@ -61,15 +61,17 @@ def test_control_table_gives_every_control_its_multiply_adds_trained_or_not():
     untrained = pd.DataFrame([{"curve": "hw3_gap", "family": "hw3_gap", "params": 43081,
                                "knob": 0.1, "macs": 2345678}])
     frame = plots.control_table(effects, untrained).data
-    assert frame["乘加 MACs"].tolist() == ["1,305,888", "2,345,678"]
+    # By size, trained or not: the 43,081-parameter control first.
+    assert frame["參數 Params"].tolist() == ["43,081", "43,483"]
+    assert frame["乘加 MACs"].tolist() == ["2,345,678", "1,305,888"]
     assert (frame["基準 Base"] == "縮小的 HW3 CNN · shrunk HW3 CNN").all()
-    assert frame["變化 Change (pp)"].tolist() == ["+5.00 ± 2.00", plots.MISSING]
+    assert frame["變化 Change (pp)"].tolist() == [plots.MISSING, "+5.00 ± 2.00"]
     # Named first, in both languages; seeds of the control and of its base.
-    assert list(frame.columns)[:2] == ["對照 Control", "基準 Base"]
+    assert list(frame.columns)[:3] == ["對照 Control", "參數 Params", "基準 Base"]
     assert frame["對照 Control"].tolist() == [
-        "縮小的 HW3 CNN，無 Dropout · shrunk HW3 CNN without dropout",
-        "縮小的 HW3 CNN，池化頭 · shrunk HW3 CNN with a pooling head"]
-    assert frame["種子 Seeds"].tolist() == ["3 / 1", plots.MISSING]
+        "縮小的 HW3 CNN，池化頭 · shrunk HW3 CNN with a pooling head",
+        "縮小的 HW3 CNN，無 Dropout · shrunk HW3 CNN without dropout"]
+    assert frame["種子 Seeds"].tolist() == [plots.MISSING, "3 / 1"]
 
 
 def test_setting_values_read_as_their_units_and_teachers_as_models():
@@ -80,8 +82,22 @@ def test_setting_values_read_as_their_units_and_teachers_as_models():
          "base": "recipe", "seeds": "0", "setting": "teacher", "base_value": "",
          "ablation_value": "mobilenet-639239-s0+plain_cnn-644437-s0"}])
     frame = plots.ablation_settings_table(changes).data
-    assert frame["基準 Base"].tolist() == ["0°（曲線點 · curve point）",
-                                         "—（調校過的訓練流程 · the tuned recipe）"]
+    assert frame["基準 Base"].tolist() == ["0°", "無 none"]
     assert frame["改為 Changed to"].tolist() == [
         "10°", "MobileNet 639,239（種子 seed 0） + 一般 CNN · plain CNN 644,437（種子 seed 0）"]
     assert frame["設定 Setting"].tolist() == ["最大旋轉 · rotation up to", "教師模型 · teacher"]
+
+
+def test_untrained_runs_read_one_row_per_model_with_their_kind_and_seeds():
+    status = pd.DataFrame([
+        {"run_id": f"hw8_mobilenet-56135-s{s}-recipe", "family": "hw8_mobilenet",
+         "params": 56135, "seed": s, "ablation": "recipe", "done": False} for s in (0, 2)] + [
+        {"run_id": "hw3_gap-43081-s1", "family": "hw3_gap", "params": 43081, "seed": 1,
+         "ablation": "", "done": False},
+        {"run_id": "hw3_scaled-43483-s2", "family": "hw3_scaled", "params": 43483, "seed": 2,
+         "ablation": "", "done": False}])
+    frame = plots.untrained_table(status).data
+    assert frame["種子 Seeds"].tolist() == ["0, 2", "1", "2"]
+    assert frame["類型 Kind"].tolist() == ["調校過的訓練流程 · the tuned recipe",
+                                         "對照實驗 · control", "曲線點 · curve point"]
+    assert frame["參數 Params"].tolist() == ["56,135", "43,081", "43,483"]

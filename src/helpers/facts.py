@@ -57,6 +57,19 @@ class Score(Number):
         return formats.acc_pm(self, self.std)
 
 
+class Seeds(Number):
+    """How many seeds: glued as the count (the Chinese writes "3 個種子" around it) and as
+    ``<fact>_en``, the count with its noun ("1 seed", "3 seeds")."""
+
+    def text(self) -> str:
+        return formats.count(self)
+
+    def english(self) -> str:
+        if not formats.finite(self):
+            return formats.MISSING
+        return f"{int(self)} seed" if int(self) == 1 else f"{int(self)} seeds"
+
+
 class Points(Number):
     """A size of a difference in percentage points, unsigned: "1.13"."""
 
@@ -144,6 +157,8 @@ class Facts(dict):
         for key, value in self.items():
             if isinstance(value, Ratio):
                 out[f"{key}_zh"], out[f"{key}_en"] = value.texts()
+            elif isinstance(value, Seeds):
+                out[key], out[f"{key}_en"] = value.text(), value.english()
             elif isinstance(value, Number):
                 out[key] = value.text()
             elif isinstance(value, Words):
@@ -202,7 +217,7 @@ def _small_budgets(budgets: pd.DataFrame) -> dict:
     mob = _row(budgets, budget=hw8_budget, curve="mobilenet")
     small = {c: _row(budgets, budget=small_budget, curve=c) for c in ("plain_cnn", "hw3_scaled")}
     ref_gap = REFERENCE["hw8_mobilenet"].private - REFERENCE["small_cnn"].private
-    fall = {c: mob.private - row.private for c, row in small.items()}
+    fall = {c: _shown_gap(mob.private, row.private) for c, row in small.items()}
     return dict(
         lead=Signed(mob.lead_over_plain), lead_2se=Points(2 * mob.lead_se),
         lead_low=Signed(mob.lead_over_plain - 2 * mob.lead_se),
@@ -211,7 +226,7 @@ def _small_budgets(budgets: pd.DataFrame) -> dict:
         ref_hw8=RefAcc(REFERENCE["hw8_mobilenet"].private),
         ref_small=RefAcc(REFERENCE["small_cnn"].private), ref_small_params=Number(small_budget),
         ref_gap=Points(ref_gap), shrunk_params=Number(small["hw3_scaled"].params),
-        shrunk_seeds=Number(small["hw3_scaled"].seeds or np.nan),
+        shrunk_seeds=Seeds(small["hw3_scaled"].seeds or np.nan),
         shrunk_private=Acc(small["hw3_scaled"].private),
         shrunk_fall=Points(fall["hw3_scaled"]), plain_fall=Points(fall["plain_cnn"]),
         only_shrunk_falls_as_far=_when(
@@ -374,7 +389,7 @@ def intro(results) -> Facts:
         curves_coincide=_coincide(_same(points)),
         **_small_budgets(analysis.equal_budget(results.records)),
         smallest_bytes=Number(round(smallest.bytes) if _known(smallest.bytes) else np.nan),
-        smallest_private=Acc(smallest.private), smallest_seeds=Number(smallest.seeds),
+        smallest_private=Acc(smallest.private), smallest_seeds=Seeds(smallest.seeds),
         smallest_family=Words(vocabulary.family(smallest.family)
                               if isinstance(smallest.family, str) else None),
         smallest_format=Words(vocabulary.file_format(smallest.format)
@@ -446,14 +461,15 @@ def q1(results) -> Facts:
                                                                            ref3.private)
             and abs(long8.private - ref8.private) < _noise_against_reference(long8.private,
                                                                              ref8.private)),
-        hw3_public_low=Points(hw3.private - hw3.public), hw8_public_low=Points(hw8.private - hw8.public),
+        hw3_public_low=Points(_shown_gap(hw3.private, hw3.public)),
+        hw8_public_low=Points(_shown_gap(hw8.private, hw8.public)),
         public_below_private_unlike_reference=_when(
             _known(hw3.public, hw8.public),
             lambda: hw3.public < hw3.private and hw8.public < hw8.private
             and ref3.public > ref3.private and ref8.public > ref8.private),
         hw3_long_above=Points(long3.private - ref3.private),
         hw3_long=Score(long3.private, long3.private_std), hw8_long=Score(long8.private, long8.private_std),
-        hw3_long_seeds=Number(long3.seeds), hw8_long_seeds=Number(long8.seeds),
+        hw3_long_seeds=Seeds(long3.seeds), hw8_long_seeds=Seeds(long8.seeds),
         long_epochs=Number(max(long3.epochs, long8.epochs)),
         hw3_long_change=long3_change, hw3_long_2se=long3_2se,
         hw8_long_change=long8_change, hw8_long_2se=long8_2se,
@@ -538,14 +554,14 @@ def q5(results) -> Facts:
         best_format=Words(vocabulary.file_format(best.format) if isinstance(best.format, str)
                           else None),
         best_bytes=Number(round(best.bytes) if _known(best.bytes) else np.nan),
-        best_private=Acc(best.private), best_seeds=Number(best.seeds),
+        best_private=Acc(best.private), best_seeds=Seeds(best.seeds),
         best_is_ablation_over_seeds=_when(_known(best.bytes),
                                           lambda: bool(best.ablation) and best.seeds > 1),
         runner_model=_model_words(runner), runner_params=Number(runner.params),
         runner_format=Words(vocabulary.file_format(runner.format)
                             if isinstance(runner.format, str) else None),
         runner_bytes=Number(round(runner.bytes) if _known(runner.bytes) else np.nan),
-        runner_private=Acc(runner.private), runner_seeds=Number(runner.seeds),
+        runner_private=Acc(runner.private), runner_seeds=Seeds(runner.seeds),
         runner_is_curve_over_seeds=_when(_known(runner.bytes),
                                          lambda: not runner.ablation and runner.seeds > 1),
         both_within_noise_of_reference=_when(
@@ -694,4 +710,7 @@ def reproduce(results) -> Facts:
         threads_high=Number(threads[-1] if threads else np.nan),
         one_or_two_threads=_when(bool(threads), lambda: threads == [1, 2]),
         no_gpu_used=_when(len(runs) > 0, lambda: not on_gpu.any()),
+        only_distillation_builds_on_the_recipe={
+            c.ablation for c in results.plan if c.ablation in analysis.ABLATION_BASE} == {
+            "recipe_distilled"} and analysis.ABLATION_BASE["recipe_distilled"] == "recipe",
     )

@@ -27,9 +27,7 @@ def acc_pm(mean: float | None, std: float | None) -> str:
         return MISSING
     if not finite(std):
         return f"{mean:.4f}"
-    # Seeds that scored exactly alike (the same count of test images right) spread by 0, not
-    # by a "0.0000" that reads as a rounding.
-    return f"{mean:.4f} ± 0" if std == 0 else f"{mean:.4f} ± {std:.4f}"
+    return f"{mean:.4f} ± {std:.4f}"
 
 
 def points(x: float | None, signed: bool = True, decimals: int = 2) -> str:

@@ -371,10 +371,11 @@ def int8_table(by_model: pd.DataFrame) -> Styler:
     """Each curve model's Private change from Keras to full-integer int8
     (``analysis.int8_by_model``), ± two paired standard errors, and its reset channels."""
     frame = pd.DataFrame({
+        "模型 Model": by_model.family.map(_model_name),
+        "參數 Params": by_model.params.map(count),
         "int8 變化 Change (pp)": [f"{points(c)} ± {points(2 * e, signed=False)}"
                                 for c, e in zip(by_model.change, by_model.se)],
-        "模型 Model": by_model.family.map(_model_name),
-        "參數 Params": by_model.params.map(count), "種子 Seeds": by_model.seeds,
+        "種子 Seeds": by_model.seeds,
         "重設通道（各種子平均）Reset channels (mean over seeds)": by_model.calmed.round().astype(int),
     })
     return table(frame)
@@ -385,9 +386,9 @@ def variants_table(variants: pd.DataFrame) -> Styler:
     names = {"one_pass": ("單次預測", "one pass"), "flip": ("翻轉平均", "flip averaging"),
              **vocabulary.ABLATIONS}
     frame = pd.DataFrame({
-        "Private": variants.private.map(acc), "驗證 Val": variants.val.map(acc),
         "模型 Model": variants.family.map(_model_name),
         "變體 Variant": variants.variant.map(lambda v: vocabulary.both(names[v])),
+        "Private": variants.private.map(acc), "驗證 Val": variants.val.map(acc),
         "種子 Seeds": variants.runs, "Epochs": variants.epochs,
     })
     return table(frame)
@@ -504,7 +505,7 @@ def equal_budget_table(budgets: pd.DataFrame) -> Styler:
     frame = pd.DataFrame({
         "預算 Budget": shown.budget.map(count),
         "模型 Model": shown.curve.map(_model_name),
-        "領先 Lead (pp)": [_lead(v, se) if c != "plain_cnn" else BASELINE
+        "與一般 CNN 之差 vs plain CNN (pp)": [_lead(v, se) if c != "plain_cnn" else BASELINE
                           for c, v, se in zip(shown.curve, shown.lead_over_plain, shown.lead_se)],
         "Private": [acc_pm(m, sd) for m, sd in zip(shown.private, shown.private_std)],
         "參數 Params": shown.params.map(count),
@@ -514,23 +515,22 @@ def equal_budget_table(budgets: pd.DataFrame) -> Styler:
 
 
 def control_table(effects: pd.DataFrame, untrained: pd.DataFrame) -> Styler:
-    """Q4's controls: each control and the base it is set against (both languages), then the
-    change control − base, the control's Private, the seeds of control and base, and its
-    size; the untrained ones as dashes.  The names keep a readable width on a phone, where
-    the table scrolls sideways."""
-    rows = [{"對照 Control": _model_name(e.control), "基準 Base": _model_name(e.base),
-             "變化 Change (pp)": _lead(e.change, e.change_se),
+    """Q4's controls by size: each control, its size and the base it is set against (both
+    languages), then the change control − base, the control's Private, the seeds of control
+    and base, and its multiply-adds; the untrained ones as dashes."""
+    rows = [{"對照 Control": _model_name(e.control), "參數 Params": e.params,
+             "基準 Base": _model_name(e.base), "變化 Change (pp)": _lead(e.change, e.change_se),
              "Private": acc_pm(e.private, e.private_std),
-             "種子 Seeds": f"{e.seeds} / {e.base_seeds}",
-             "參數 Params": count(e.params), "乘加 MACs": count(e.macs)}
+             "種子 Seeds": f"{e.seeds} / {e.base_seeds}", "乘加 MACs": count(e.macs)}
             for e in effects.itertuples()]
-    rows += [{"對照 Control": _model_name(w.curve), "基準 Base": _model_name(CONTROL_BASE[w.curve]),
-              "變化 Change (pp)": MISSING, "Private": MISSING, "種子 Seeds": MISSING,
-              "參數 Params": count(w.params), "乘加 MACs": count(w.macs)}
+    rows += [{"對照 Control": _model_name(w.curve), "參數 Params": w.params,
+              "基準 Base": _model_name(CONTROL_BASE[w.curve]), "變化 Change (pp)": MISSING,
+              "Private": MISSING, "種子 Seeds": MISSING, "乘加 MACs": count(w.macs)}
              for w in untrained.itertuples()]
-    return table(pd.DataFrame(rows)).set_table_styles(
-        [{"selector": "td.col0", "props": "min-width: 12em;"},
-         {"selector": "td.col1", "props": "min-width: 8em;"}], overwrite=False)
+    frame = pd.DataFrame(rows).sort_values(["參數 Params", "對照 Control"], kind="stable")
+    return table(frame.assign(**{"參數 Params": frame["參數 Params"].map(count)})
+                 ).set_table_styles([{"selector": "td.col0", "props": "min-width: 9em;"}],
+                                    overwrite=False)
 
 
 def _run_name(run_id: str) -> str:
@@ -543,7 +543,7 @@ def _setting_value(setting: str, value: object) -> str:
     """One setting's value as a table shows it: degrees, per cents, named optimisers and
     precisions, and teachers as the models they are."""
     if value in ("", None):
-        return MISSING
+        return "無 none"
     if str(value) in ("True", "False"):
         return "是 yes" if str(value) == "True" else "否 no"
     if setting == "rotation":
@@ -561,19 +561,15 @@ def _setting_value(setting: str, value: object) -> str:
 
 def ablation_settings_table(changes: pd.DataFrame) -> Styler:
     """What each ablation changes (``analysis.ablation_changes``): the model, the ablation,
-    the setting, its value in the base (the curve point, or the ablation built on) and in
-    the ablation, and the seeds."""
-    def base_name(base: str) -> str:
-        return vocabulary.both(vocabulary.ablation(base) if base else ("曲線點", "curve point"))
-
+    the setting, its value in the base (the curve point, or the ablation built on: the page
+    says which) and in the ablation, and the seeds."""
     frame = pd.DataFrame({
         "模型 Model": [f"{_model_name(f)} {count(p)}" for f, p in zip(changes.family,
                                                                    changes.params)],
         "消融實驗 Ablation": changes.ablation.map(
             lambda a: vocabulary.both(vocabulary.ablation(a))),
         "設定 Setting": changes.setting.map(lambda k: vocabulary.both(vocabulary.setting(k))),
-        "基準 Base": [f"{_setting_value(k, v)}（{base_name(b)}）"
-                      for k, v, b in zip(changes.setting, changes.base_value, changes.base)],
+        "基準 Base": [_setting_value(k, v) for k, v in zip(changes.setting, changes.base_value)],
         "改為 Changed to": [_setting_value(k, v) for k, v in zip(changes.setting,
                                                              changes.ablation_value)],
         "種子 Seeds": changes.seeds,
@@ -582,23 +578,30 @@ def ablation_settings_table(changes: pd.DataFrame) -> Styler:
 
 
 def untrained_table(status: pd.DataFrame) -> Styler:
-    """The planned runs with no record yet (``analysis.plan_status``), by model, with the
-    run id last for whoever reruns one."""
+    """The planned runs with no record yet (``analysis.plan_status``): one row per model,
+    in the plan's order, with what kind of run it is (a curve point, a control, or which
+    ablation) and the seeds still to train."""
+    def kind(family: str, ablation: str) -> str:
+        if ablation:
+            return vocabulary.both(vocabulary.ablation(ablation))
+        return vocabulary.both(vocabulary.RUN_KINDS["control" if family in CONTROL_BASE
+                                                    else "curve"])
+
+    grouped = status.groupby(["family", "params", "ablation"], sort=False, as_index=False).agg(
+        seeds=("seed", lambda s: ", ".join(map(str, sorted(s)))))
     frame = pd.DataFrame({
-        "模型 Model": [f"{_model_name(f)} {count(p)}" for f, p in zip(status.family,
-                                                                   status.params)],
-        "消融實驗 Ablation": status.ablation.map(
-            lambda a: vocabulary.both(vocabulary.ablation(a)) if a else MISSING),
-        "種子 Seed": status.seed,
-        "訓練代號 Run id": status.run_id,
+        "模型 Model": grouped.family.map(_model_name),
+        "參數 Params": grouped.params.map(count),
+        "類型 Kind": [kind(f, a) for f, a in zip(grouped.family, grouped.ablation)],
+        "種子 Seeds": grouped.seeds,
     })
     return table(frame)
 
 
 def files_table(sizes: pd.DataFrame) -> Styler:
     """Every model's file in every format (``analysis.compression_table``): the model and
-    its format first, then Private, bytes and latency, family by family and smallest first,
-    the run id last."""
+    its format first, then Private, bytes and latency, family by family and smallest first
+    (formats by their technical names, alike in both languages)."""
     order = {f: i for i, f in enumerate(vocabulary.FAMILIES)}
     runs = sizes.run_id.map(parse_run_id)
     shown = (sizes.assign(order=sizes.family.map(order), seed=runs.map(lambda r: r.seed),
@@ -609,12 +612,11 @@ def files_table(sizes: pd.DataFrame) -> Styler:
                                          if a else "")
                        for f, a in zip(shown.family, shown.ablation)],
         "參數 Params": shown.params.map(count), "種子 Seed": shown.seed,
-        "格式 Format": shown.format.map(lambda f: vocabulary.both(vocabulary.file_format(f))),
+        "格式 Format": shown.format.map(lambda f: vocabulary.file_format(f)[1]),
         "Private": shown.private.map(acc), "位元組 Bytes": shown.bytes.map(count),
         "gzip 後 Gzipped": shown.gzip_bytes.map(count),
         "延遲 ms（中位數 / p90）Latency ms (median / p90)": [
             f"{m:.3f} / {p:.3f}" for m, p in zip(shown.latency_ms, shown.latency_p90_ms)],
-        "訓練代號 Run id": shown.run_id,
     })
     return table(frame)
 

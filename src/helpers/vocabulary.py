@@ -45,6 +45,11 @@ ABLATIONS: dict[str, tuple[str, str]] = {
                          "the tuned recipe and distillation from an ensemble"),
 }
 
+# What a planned run is, where it is not an ablation (those go by their own names).
+RUN_KINDS: dict[str, tuple[str, str]] = {
+    "curve": ("曲線點", "curve point"),
+    "control": ("對照實驗", "control"),
+}
 # Each training setting an ablation may change (``TrainConfig``'s fields), as a table names it.
 SETTINGS: dict[str, tuple[str, str]] = {
     "epochs": ("epoch 數", "epochs"),
