@@ -89,7 +89,7 @@ def _model_name(family: str) -> str:
 
 def table(frame: pd.DataFrame, formats: dict | None = None, index: bool = False) -> Styler:
     """The book's one table style: values formatted, numeric columns (and their headers)
-    right-aligned in tabular figures and never wrapped, the row index hidden."""
+    right-aligned in tabular figures, numbers never wrapped, the row index hidden."""
     formats = formats or {}
     shown = frame.copy()
     for column, fmt in formats.items():
@@ -105,8 +105,10 @@ def table(frame: pd.DataFrame, formats: dict | None = None, index: bool = False)
     if not index:
         styler = styler.hide(axis="index")
     styler = styler.set_table_styles(
-        [{"selector": f"td.col{i}, th.col{i}", "props": "text-align: right; white-space: nowrap; "
+        [{"selector": f"td.col{i}, th.col{i}", "props": "text-align: right; "
           "font-variant-numeric: tabular-nums;"} for i in numeric]
+        # Numbers never break; a long bilingual header may, so it does not widen the table.
+        + [{"selector": f"td.col{i}", "props": "white-space: nowrap;"} for i in numeric]
         + [{"selector": "td, th", "props": "padding: 0.3em 0.75em;"}], overwrite=False)
     return styler
 
