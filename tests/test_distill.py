@@ -134,7 +134,7 @@ def test_a_student_learns_from_an_ensemble_on_the_views_it_trains_on(small_data,
     student = TrainConfig("mobilenet", 8099, epochs=1, limit=128, ablation="student",
                           teacher="+".join(t.run_id for t in teachers), teacher_views=3)
     record, _ = training.train(student, data=small_data, out_dir=tmp_path)
-    assert record.teacher_fingerprint == distill.teacher_fingerprint(teachers)
+    assert record.teacher_fingerprint == records.teacher_fingerprint(teachers)
     cache = distill.cache_path(student.teachers, 3, tmp_path)
     assert cache.name == "plain_cnn-8271-s0-teacher__plain_cnn-8271-s1-teacher-views3.npz"
     with np.load(cache) as stored:

@@ -15,7 +15,7 @@ from functools import cache
 
 from .config import TrainConfig, load_plan
 from .formats import MISSING, acc, acc_pm, count, finite, points, ratio, ref_acc
-from .records import Record, fingerprint, load_records
+from .records import Record, load_records, teacher_fingerprint
 
 __all__ = ["MISSING", "ClaimError", "Results", "acc", "acc_pm", "count", "current", "expect",
            "glue_all", "glue_facts", "pending", "points", "ratio", "ref_acc", "results"]
@@ -55,8 +55,7 @@ def current(plan: list[TrainConfig], records: list[Record]) -> Results:
 
     def taught_by_current(record: Record) -> bool:
         teachers = [kept.get(t) for t in record.config.teachers]
-        return None not in teachers and "+".join(map(fingerprint, teachers)) == \
-            record.teacher_fingerprint
+        return None not in teachers and teacher_fingerprint(teachers) == record.teacher_fingerprint
 
     return Results(plan, [r for r in kept.values()
                           if not r.config.teacher or taught_by_current(r)])

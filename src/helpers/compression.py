@@ -224,7 +224,8 @@ def compress(record: Record, data: FER2013, out_dir: Path, runs: int = LATENCY_R
         formats[fmt]["latency_ms_p90"] = float(np.percentile(seconds, 90) * 1000)
     tf = import_tensorflow()
     return {"schema_version": SCHEMA_VERSION, "run_id": record.run_id,
-            "record_fingerprint": fingerprint(record), "family": record.family, "params": record.params, "weights": record.weights,
+            "record_fingerprint": fingerprint(record), "family": record.family,
+            "params": record.params, "weights": record.weights,
             "training_private": record.accuracy("private"), "calibration_images":
             len(calibration), "latency_runs": runs, "litert_threads": 1,
             "keras_threads": tf.config.threading.get_intra_op_parallelism_threads() or 0,

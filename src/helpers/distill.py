@@ -35,8 +35,8 @@ from ._quiet import import_keras
 from .atomic import atomic_path
 from .data import FER2013
 from .pipeline import apply_views, make_dataset, make_view_batches
-from .records import (SCORED_SPLITS, Record, Score, fingerprint, read_record, record_path,
-                      write_json_atomic)
+from .records import (SCORED_SPLITS, Record, Score, read_record, record_path,
+                      teacher_fingerprint, write_json_atomic)
 from .scoring import evaluate
 
 if TYPE_CHECKING:
@@ -63,11 +63,6 @@ def teacher_records(teachers: tuple[str, ...], out_dir: Path) -> list[Record]:
                                     f"--only '{teacher}'")
         records.append(read_record(path))
     return records
-
-
-def teacher_fingerprint(records: list[Record]) -> str:
-    """The members' fingerprints joined by ``+``: any retrained member changes it."""
-    return "+".join(fingerprint(r) for r in records)
 
 
 def view_transforms(n: int, views: int, shift: float, rotation: float, zoom: float,

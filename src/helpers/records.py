@@ -160,6 +160,11 @@ def fingerprint(record: Record) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
+def teacher_fingerprint(records: list[Record]) -> str:
+    """A teacher's members' fingerprints joined by ``+``: any retrained member changes it."""
+    return "+".join(fingerprint(r) for r in records)
+
+
 def record_path(run_id: str, directory: Path | None = None) -> Path:
     """Where a run's record lives."""
     return Path(directory or results_dir()) / f"{run_id}.json"

@@ -25,8 +25,7 @@ from pathlib import Path
 
 from .config import TrainConfig, load_plan, sweep_file
 from .data import PROJECT_ROOT, resolve_path
-from .distill import teacher_fingerprint
-from .records import Record, read_record, record_path, results_dir
+from .records import Record, read_record, record_path, results_dir, teacher_fingerprint
 
 NOTEBOOK = PROJECT_ROOT / "book" / "runs" / "train.md"
 DEFAULT_WORKERS, DEFAULT_THREADS = 2, 1

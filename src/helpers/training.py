@@ -35,7 +35,7 @@ from ._quiet import import_keras, import_tensorflow
 from .atomic import atomic_path
 from .config import TrainConfig
 from .data import FER2013, Split, load_fer2013
-from .records import (SCORED_SPLITS, Record, results_dir,
+from .records import (SCORED_SPLITS, Record, results_dir, teacher_fingerprint,
                       weights_file, write_json_atomic, write_record)
 
 if TYPE_CHECKING:
@@ -215,9 +215,9 @@ def train(config: TrainConfig, data: FER2013 | None = None, out_dir: Path | None
     data = data or load_fer2013()
     work = out_dir / "checkpoints" / config.run_id
     teachers = distill.teacher_records(config.teachers, out_dir)
-    teacher_fingerprint = distill.teacher_fingerprint(teachers)
+    teachers_print = teacher_fingerprint(teachers)
     stamp = json.dumps({"config": config.to_dict(), "data_sha256": data.sha256,
-                        "teacher": teacher_fingerprint}, sort_keys=True)
+                        "teacher": teachers_print}, sort_keys=True)
     _prepare_checkpoint(work, stamp)
 
     train_split = data.train
@@ -284,7 +284,7 @@ def train(config: TrainConfig, data: FER2013 | None = None, out_dir: Path | None
         data_sha256=data.sha256,
         scores={name: evaluate(model, data[name]) for name in SCORED_SPLITS},
         weights=str(weights.relative_to(out_dir)),
-        teacher_fingerprint=teacher_fingerprint)
+        teacher_fingerprint=teachers_print)
     write_record(record, out_dir)
     shutil.rmtree(work, ignore_errors=True)
     return record, model
