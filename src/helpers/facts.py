@@ -672,8 +672,7 @@ def q3(results) -> Facts:
         shrunk_best_slowing_less=_when(have, lambda: shrunk["shape"] == "rising"
                                        and not shrunk["slowing"]),
         shrunk_dips_within_spread=_when(have, lambda: shrunk.get("dip") is not None
-                                        and shrunk["dip_seeds"][1] > 1
-                                        and shrunk["dip_seeds"][0] == 1
+                                        and min(shrunk["dip_seeds"]) > 1
                                         and shrunk["dip"] <= 2 * shrunk["dip_std"]),
     )
 
