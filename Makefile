@@ -7,7 +7,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: install report pdf test test-fast sweep lock clean
+.PHONY: install html report pdf test test-fast sweep lock clean
 
 $(STAMP): requirements.lock pyproject.toml
 	@[ -n "$(PYTHON)" ] || { echo "Python 3.11, 3.12 or 3.13 is needed (none found on the PATH):" \
@@ -33,7 +33,7 @@ BOOK_FLAGS ?=
 # The pages glue numbers from results/ and text from src/helpers/, which the
 # execution cache and Sphinx's incremental build do not watch: when either is
 # newer than the last build, start the build afresh so no page shows old numbers.
-report: $(STAMP)  ## build the HTML report into book/_build/html
+html: $(STAMP)
 	@if [ ! -e $(BUILT) ] || [ -n "$$(find results src/helpers sweep.yml -maxdepth 2 -newer $(BUILT) \
 	    \( -name '*.json' -o -name '*.npz' -o -name '*.py' -o -name sweep.yml \) -print -quit)" ]; then \
 	  echo "results, sweep.yml or helpers changed since the last build: rebuilding every page"; \
@@ -41,9 +41,13 @@ report: $(STAMP)  ## build the HTML report into book/_build/html
 	@mkdir -p book/_build && touch $(BUILT).next  # a result written during the build is newer
 	$(VENV)/bin/jupyter-book build book/ $(BOOK_FLAGS)
 	@mv $(BUILT).next $(BUILT)
+
+# The intro links the PDFs: the report prints them too wherever Chromium is installed.
+report: html  ## build the HTML report into book/_build/html, with its PDFs where Chromium is
+	$(PY) scripts/book_pdf.py --if-chromium
 	@echo "Open book/_build/html/index.html"
 
-pdf: report  ## one A4 PDF per language into book/_build/pdf (and the site), with Chromium
+pdf: html  ## one A4 PDF per language into book/_build/pdf (and the site); needs Chromium
 	$(PY) scripts/book_pdf.py
 
 test: $(STAMP)  ## every test (real-data tests find the data at FER2013_PATH or data/, else skip)

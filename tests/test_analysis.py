@@ -71,6 +71,15 @@ def test_variants_list_flip_averaging_and_ablations(records):
     assert table.loc["flip", "private"] == pytest.approx(
         np.mean([records[0].accuracy("private", flip=True), records[1].accuracy("private", True)]))
     assert table.loc["long", "val"] == pytest.approx(records[2].accuracy("val"))
+    # Each change is from one pass: flip averaging's on the same runs, the ablation's paired
+    # with the curve run of its own seed (seed 0), not with the mean over both seeds.
+    assert table.loc["flip", "change"] == pytest.approx(
+        table.loc["flip", "private"] - table.loc["one_pass", "private"])
+    assert table.loc["long", "change"] == pytest.approx(
+        records[2].accuracy("private") - records[0].accuracy("private"))
+    assert table.loc["long", "change"] != pytest.approx(
+        table.loc["long", "private"] - table.loc["one_pass", "private"])
+    assert table.loc["long", "change_se"] > 0 and np.isnan(table.loc["one_pass", "change"])
 
 
 def test_an_ablation_is_paired_with_the_curve_run_of_its_own_seed(records):

@@ -46,14 +46,76 @@ def test_book_figures_draw_every_family_with_its_vocabulary_name():
     plt.close("all")
 
 
-def test_text_in_book_figures_stays_legible_on_a_phone():
-    import matplotlib
+def _crowded_points() -> pd.DataFrame:
+    """Two curves whose points crowd around the reference's small CNN, as Q3's do."""
+    return pd.DataFrame({
+        "curve": ["plain_cnn"] * 3 + ["hw3_scaled"] * 3,
+        "params": [8271, 41065, 54876, 19761, 43483, 55553],
+        "macs": [7e5, 6e6, 8e6, 6e5, 1.3e6, 1.5e6], "knob": [0.188, 0.516, 0.609, 0.06, 0.0938, 0.108],
+        "seeds": [3, 1, 3, 1, 2, 3], "private": [0.50, 0.605, 0.61, 0.33, 0.41, 0.40],
+        "private_std": [0.005, np.nan, 0.01, np.nan, 0.01, 0.026]})
 
-    # A 5.2-inch figure shown 360 px wide: 10-pt text must stay at least 9 px high.
-    scale = 360 / (plots.FIG_WIDTH * 72)
-    sizes = [matplotlib.rcParams[k] for k in ("font.size", "legend.fontsize",
-                                               "xtick.labelsize", "ytick.labelsize")]
-    assert min(sizes) * scale >= 9, (sizes, scale)
+
+def _shown_text_px(fig) -> float:
+    """The height in CSS pixels of the figure's smallest text, once the page shrinks the
+    figure (drawn at 96 dpi and cropped as the notebooks crop it) to a phone's width."""
+    import io
+
+    from matplotlib.text import Text
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=96, bbox_inches="tight")
+    width = Image.open(buffer).size[0]
+    sizes = [t.get_fontsize() for t in fig.findobj(Text) if t.get_visible() and t.get_text()]
+    return min(sizes) * 96 / 72 * min(1.0, plots.PHONE_WIDTH_PX / width)
+
+
+def test_text_in_book_figures_stays_legible_on_a_phone():
+    import matplotlib.pyplot as plt
+
+    from helpers import analysis
+
+    points = _crowded_points()
+    per_class = pd.DataFrame({"class_zh": ["生氣", "厭惡"], "class_en": ["Angry", "Disgust"],
+                              "train_images": [3995, 436], "recall": [0.56, 0.33]})
+    stages = [{"stage": "1", "params": 320}, {"stage": "2", "params": 4000},
+              {"stage": "head", "params": 9000}]
+    figures = {
+        "whole range": plots.whole_range_figure(points, analysis.REFERENCE),
+        "budget": plots.budget_figure(points, ["plain_cnn", "hw3_scaled"], analysis.REFERENCE),
+        "per class": plots.per_class_figure({"HW3 CNN": per_class, "HW8 MobileNet": per_class}),
+        "stage share": plots.stage_share_figure({"HW3 CNN": stages, "HW8 MobileNet": stages})}
+    shown = {name: round(_shown_text_px(fig), 1) for name, fig in figures.items()}
+    plt.close("all")
+    assert min(shown.values()) >= 10, shown
+
+
+def test_point_labels_keep_clear_of_each_other_and_of_every_marker():
+    import matplotlib.pyplot as plt
+
+    from helpers import analysis
+
+    fig = plots.budget_figure(_crowded_points(), ["plain_cnn", "hw3_scaled"], analysis.REFERENCE)
+    ax = fig.axes[0]
+    fig.draw_without_rendering()
+    renderer = fig.canvas.get_renderer()
+    boxes = {t.get_text(): t.get_window_extent(renderer) for t in ax.texts}
+    assert {"0.0938", "0.108", "0.516", "0.609"} <= set(boxes)
+    assert any("ref. small CNN" in text for text in boxes)
+    overlapping = [(a, b) for i, (a, box) in enumerate(boxes.items())
+                   for b, other in list(boxes.items())[i + 1:] if box.overlaps(other)]
+    assert not overlapping
+    markers = np.vstack([line.get_transform().transform(
+                             np.column_stack(line.get_data()).astype(float))
+                         for line in ax.get_lines() if line.get_marker() not in ("None", "")]
+                        + [c.get_offset_transform().transform(c.get_offsets())
+                           for c in ax.collections if hasattr(c, "get_sizes") and
+                           len(c.get_offsets())])
+    covered = [text for text, box in boxes.items()
+               if any(box.contains(x, y) for x, y in markers)]
+    assert not covered
+    plt.close("all")
 
 
 def test_control_table_gives_every_control_its_multiply_adds_trained_or_not():
@@ -68,8 +130,10 @@ def test_control_table_gives_every_control_its_multiply_adds_trained_or_not():
     assert frame["乘加 MACs"].tolist() == ["2,345,678", "1,305,888"]
     assert (frame["基準 Base"] == "縮小的 HW3 CNN · shrunk HW3 CNN").all()
     assert frame["變化 Change (pp)"].tolist() == [plots.MISSING, "+5.00 ± 2.00"]
-    # Named first, in both languages; seeds of the control and of its base.
-    assert list(frame.columns)[:3] == ["對照 Control", "參數 Params", "基準 Base"]
+    # Named first, in both languages, then the change a reader came for; seeds of the
+    # control and of its base.
+    assert list(frame.columns)[:4] == ["對照 Control", "參數 Params", "變化 Change (pp)",
+                                       "Private"]
     assert frame["對照 Control"].tolist() == [
         "縮小的 HW3 CNN，池化頭 · shrunk HW3 CNN with a pooling head",
         "縮小的 HW3 CNN，無 Dropout · shrunk HW3 CNN without dropout"]

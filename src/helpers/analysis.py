@@ -219,24 +219,34 @@ def reference_models(records: Iterable[Record]) -> pd.DataFrame:
 
 
 def variants(records: Iterable[Record]) -> pd.DataFrame:
-    """Q1's variants of each reference model: flip averaging and the ablations (Private)."""
+    """Q1's variants of each reference model: flip averaging and the ablations (Private),
+    each with its change from one pass: flip averaging's on the same runs, an ablation's
+    paired with its base runs of the same seeds (``ablation_effects``, with its standard
+    error), which is why it may differ from the difference of the rows' means."""
+    records = list(records)
     table = runs(records)
+    effects = ablation_effects(records).set_index(["family", "ablation"])
     rows = []
     for family in models.REFERENCE_FAMILIES:
         mine = table[table.family == family]
         base = mine[mine.ablation == ""]
         if len(base):
-            rows.append({"family": family, "variant": "one_pass", "runs": len(base),
-                         "epochs": int(base.epochs.max()), "val": base.val.mean(),
+            common = {"family": family, "runs": len(base), "epochs": int(base.epochs.max())}
+            rows.append({**common, "variant": "one_pass", "val": base.val.mean(),
                          "private": base.private.mean()})
-            rows.append({"family": family, "variant": "flip", "runs": len(base),
-                         "epochs": int(base.epochs.max()), "val": base.flip_val.mean(),
-                         "private": base.flip_private.mean()})
+            rows.append({**common, "variant": "flip", "val": base.flip_val.mean(),
+                         "private": base.flip_private.mean(),
+                         "change": (base.flip_private - base.private).mean()})
         for ablation, group in mine[mine.ablation != ""].groupby("ablation"):
+            effect = effects.loc[(family, ablation)] if (family, ablation) in effects.index \
+                else pd.Series(dtype=float)
             rows.append({"family": family, "variant": ablation, "runs": len(group),
                          "epochs": int(group.epochs.max()), "val": group.val.mean(),
-                         "private": group.private.mean()})
-    return pd.DataFrame(rows, columns=["family", "variant", "runs", "epochs", "val", "private"])
+                         "private": group.private.mean(), "change": effect.get("change"),
+                         "change_se": effect.get("change_se")})
+    return pd.DataFrame(rows, columns=["family", "variant", "runs", "epochs", "val", "private",
+                                       "change", "change_se"]).astype(
+        {"change": float, "change_se": float})
 
 
 # An ablation built on another is judged against that one, so that it measures its own change:

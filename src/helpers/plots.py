@@ -2,10 +2,11 @@
 
 Chinese glyphs come from Noto Sans CJK, shipped by the pinned
 ``noto-cjk-sans-otc`` package and registered with matplotlib on import, so no
-system font is needed.  Figures are 5.2 inches wide at 96 dpi: shown at their
-natural 500 CSS pixels on a desktop and shrunk to a phone's 360, their 10-pt
-text stays at least 9 pixels high; notebooks draw them at twice the pixel
-density ("retina"), so they stay sharp when scaled.
+system font is needed.  Figures are 4.2 inches wide at 96 dpi: shown at their
+natural 400 CSS pixels on a desktop and shrunk to the 340 of a 390-pixel phone,
+their 9.5-pt text stays at least 10 pixels high (``smallest_text_px`` measures
+it); notebooks draw them at twice the pixel density ("retina"), so they stay
+sharp when scaled.
 """
 
 from __future__ import annotations
@@ -68,7 +69,9 @@ use_retina_figures()
 # A missing glyph is a bug in a bilingual figure, never a warning to ignore.
 warnings.filterwarnings("error", message=r".*Glyph .* missing from.*")
 
-FIG_WIDTH = 5.2
+FIG_WIDTH = 4.2
+# The width a figure gets on a 390-pixel phone, inside the page's margins.
+PHONE_WIDTH_PX = 340
 CLASS_LABELS = [f"{zh} {en}" for zh, en in zip(CLASS_NAMES_ZH, CLASS_NAMES_EN)]
 SPLIT_LABELS = {"val": "驗證 Validation", "public": "Public (PublicTest)",
                 "private": "Private (PrivateTest)"}
@@ -169,7 +172,7 @@ def confusion_matrix(record: Record, split: str = "private", ax: Axes | None = N
     ax.set_xlabel("預測 Predicted")
     ax.set_ylabel("真實類別 True class")
     ax.tick_params(axis="x", rotation=45)
-    ax.set_title(f"{SPLIT_LABELS[split]}：每列為真實類別的百分比 Row percentages")
+    ax.set_title(f"{SPLIT_LABELS[split]}\n每列為真實類別的百分比 Row percentages")
     return ax.figure
 
 
@@ -185,7 +188,7 @@ FAMILY_STYLE = {
     "hw3_gap": ("#7f5539", "P"),
 }
 REFERENCE_LABELS = {"hw3_cnn": "參考 HW3 ref.", "hw8_mobilenet": "參考 HW8 ref.",
-                    "small_cnn": "參考小 CNN ref. small CNN"}
+                    "small_cnn": "參考小 CNN\nref. small CNN"}
 # One accuracy range for every curve, so the pages compare at a glance.
 ACCURACY_RANGE = (0.2, 0.75)
 
@@ -213,6 +216,7 @@ def budget_figure(points: pd.DataFrame, curves: list[str], reference: dict | Non
     """Private accuracy against parameters (log scale), one line per family, mean ± std
     over seeds as error bars, the reference report's points as grey crosses."""
     fig, ax = plt.subplots(figsize=(FIG_WIDTH, 5.6), layout="constrained")
+    labels = []
     for curve in curves:
         sub = points[points.curve == curve].sort_values(x)
         if sub.empty:
@@ -220,20 +224,11 @@ def budget_figure(points: pd.DataFrame, curves: list[str], reference: dict | Non
         color, marker = FAMILY_STYLE[curve]
         ax.errorbar(sub[x], sub.private, yerr=sub.private_std.fillna(0), color=color,
                     marker=marker, ms=7, capsize=3, lw=1.6, label=vocabulary.legend(curve))
-        _label_knobs(ax, sub, x, color, below=curve == "hw3_scaled")
+        labels += _knob_labels(sub, x, color, below=curve == "hw3_scaled")
     ax.set_xscale("log")
     for key, ref in (reference or {}).items():
         ax.scatter([ref.params], [ref.private], marker="X", s=90, color="#555555", zorder=5,
                    label="參考報告 Reference report" if key == next(iter(reference)) else None)
-    low, high = np.log10(ax.get_xlim())
-    for key, ref in (reference or {}).items():
-        right_half = np.log10(ref.params) > (low + high) / 2
-        # Curves rise to the right: a label above-left of a right-hand marker and below-right
-        # of a left-hand one stays clear of the line the marker sits on.
-        ax.annotate(REFERENCE_LABELS[key], (ref.params, ref.private), fontsize=10,
-                    xytext=(-8, 6) if right_half else (10, -13), textcoords="offset points",
-                    ha="right" if right_half else "left", va="bottom" if right_half else "top",
-                    color="#333333")
     readable_log_ticks(ax.xaxis)
     ax.set_ylim(*ACCURACY_RANGE)
     ax.set_xlabel("參數量 Parameters" if x == "params" else "每張影像乘加數 Multiply-adds per image")
@@ -241,15 +236,94 @@ def budget_figure(points: pd.DataFrame, curves: list[str], reference: dict | Non
     ax.grid(alpha=0.3, which="both")
     if ax.get_legend_handles_labels()[0]:
         fig.legend(loc="outside lower center", ncol=1, frameon=False)
+    place_labels(ax, labels + _reference_labels(reference or {}))
     return fig
 
 
-def _label_knobs(ax: Axes, sub: pd.DataFrame, x: str, color: str, below: bool) -> None:
-    """Each point's α or β written beside it, above or below the line."""
-    for row in sub.itertuples():
-        ax.annotate(f"{row.knob:.3g}", (getattr(row, x), row.private), fontsize=9.5, color=color,
-                    xytext=(0, -13 if below else 7), textcoords="offset points", ha="center",
-                    va="top" if below else "bottom")
+# Where a label may sit, in points from its point: (dx, dy, ha, va), tried in turn.
+ABOVE, BELOW = (0, 6, "center", "bottom"), (0, -7, "center", "top")
+RIGHT, LEFT = (7, -1, "left", "center"), (-7, -1, "right", "center")
+CORNERS = [(5, 5, "left", "bottom"), (5, -5, "left", "top"), (-5, 5, "right", "bottom"),
+           (-5, -5, "right", "top")]
+
+
+def _drawn_points(ax: Axes) -> tuple[np.ndarray, np.ndarray]:
+    """Display coordinates a label must keep clear of: every marker (and scattered point),
+    and samples every 2 pixels along every drawn line and error bar."""
+    from matplotlib.collections import LineCollection, PathCollection
+
+    def along(xy: np.ndarray) -> list[np.ndarray]:
+        return [np.linspace(a, b, max(2, int(np.hypot(*(b - a)) / 2)))
+                for a, b in zip(xy[:-1], xy[1:])]
+
+    markers, lines = [np.empty((0, 2))], [np.empty((0, 2))]
+    for line in ax.get_lines():
+        xy = line.get_transform().transform(np.column_stack(line.get_data()).astype(float))
+        xy = xy[np.isfinite(xy).all(axis=1)]
+        if line.get_marker() not in (None, "None", "", " "):
+            markers.append(xy)
+        if line.get_linestyle() not in ("None", "", " ") and len(xy) > 1:
+            lines += along(xy)
+    for coll in ax.collections:
+        if isinstance(coll, PathCollection) and len(coll.get_offsets()):
+            markers.append(coll.get_offset_transform().transform(coll.get_offsets()))
+        elif isinstance(coll, LineCollection):
+            for seg in coll.get_segments():
+                lines += along(coll.get_transform().transform(seg))
+    return np.vstack(markers), np.vstack(lines)
+
+
+def place_labels(ax: Axes, labels: list[tuple[str, tuple[float, float], dict, list]]) -> None:
+    """Write each label (text, its point, text properties, the offsets to try) at the first
+    offset, or the same offset twice as far, where it stays inside the axes and covers no
+    marker, line or earlier label; where none is clear, at the one that covers least.  Call it last, once the figure's layout is
+    final: it measures what is drawn."""
+    fig = ax.figure
+    fig.draw_without_rendering()
+    renderer = fig.canvas.get_renderer()
+    markers, lines = _drawn_points(ax)
+    frame, taken = ax.get_window_extent(renderer), []
+
+    def covered(box) -> int:
+        def inside(points: np.ndarray, pad: float) -> int:
+            return int(((points[:, 0] > box.x0 - pad) & (points[:, 0] < box.x1 + pad)
+                        & (points[:, 1] > box.y0 - pad) & (points[:, 1] < box.y1 + pad)).sum())
+        outside = not (frame.x0 <= box.x0 and box.x1 <= frame.x1
+                       and frame.y0 <= box.y0 and box.y1 <= frame.y1)
+        # Covering a label is worst, then a marker; a line showing through costs least.
+        return (10_000 * outside + 1_000 * sum(box.overlaps(t) for t in taken)
+                + 50 * inside(markers, 4) + inside(lines, 0.5))
+
+    for text, point, props, near in labels:
+        tried = []
+        far = [(2 * dx, 2 * dy, ha, va) for dx, dy, ha, va in near]
+        for distance, (dx, dy, ha, va) in [(0, o) for o in near] + [(15, o) for o in far]:
+            label = ax.annotate(text, point, xytext=(dx, dy), textcoords="offset points",
+                                ha=ha, va=va, in_layout=False, **props)
+            cost = covered(label.get_window_extent(renderer)) + distance
+            tried.append((cost, len(tried), label))
+            if cost == 0:
+                break
+        best = min(tried, key=lambda t: t[:2])[2]
+        for *_, label in tried:
+            if label is not best:
+                label.remove()
+        taken.append(best.get_window_extent(renderer))
+
+
+def _knob_labels(sub: pd.DataFrame, x: str, color: str, below: bool) -> list:
+    """Each point's α or β, for ``place_labels``: above the line, or below it."""
+    first = [BELOW, ABOVE] if below else [ABOVE, BELOW]
+    return [(f"{row.knob:.3g}", (getattr(row, x), row.private),
+             {"fontsize": 9.5, "color": color}, first + [RIGHT, LEFT] + CORNERS)
+            for row in sub.itertuples()]
+
+
+def _reference_labels(reference: dict) -> list:
+    """The reference report's crosses, for ``place_labels``: beside the cross, left first."""
+    return [(REFERENCE_LABELS[key], (ref.params, ref.private),
+             {"fontsize": 9.5, "color": "#333333"}, [LEFT, RIGHT, *CORNERS, BELOW, ABOVE])
+            for key, ref in reference.items()]
 
 
 # Curves whose points carry their knob in the whole-range figure: label below the line?
@@ -265,7 +339,9 @@ def whole_range_figure(points: pd.DataFrame, reference: dict,
     fig, axes = plt.subplots(len(axes_of), 1, squeeze=False, sharey=True, layout="constrained",
                              figsize=(FIG_WIDTH, 0.45 * len(curves) + 4.3 * len(axes_of)))
     axes = axes[:, 0]
+    labels = {}
     for ax, x in zip(axes, axes_of):
+        labels[ax] = []
         for curve in curves:
             sub = points[points.curve == curve].sort_values(x)
             color, marker = FAMILY_STYLE[curve]
@@ -273,7 +349,7 @@ def whole_range_figure(points: pd.DataFrame, reference: dict,
                         marker=marker, ms=6, capsize=2, lw=1.4,
                         label=vocabulary.legend(curve) if x == "params" else None)
             if curve in LABELLED_KNOBS:  # the plain CNN's odd α would crowd MobileNet's
-                _label_knobs(ax, sub, x, color, below=LABELLED_KNOBS[curve])
+                labels[ax] += _knob_labels(sub, x, color, below=LABELLED_KNOBS[curve])
         ax.set_xscale("log")
         readable_log_ticks(ax.xaxis)
         ax.set_ylim(*ACCURACY_RANGE)
@@ -283,18 +359,13 @@ def whole_range_figure(points: pd.DataFrame, reference: dict,
         axes[0].scatter([ref.params], [ref.private], marker="X", s=80, color="#555555",
                         zorder=5, label="參考報告 Reference report"
                         if key == next(iter(reference)) else None)
-        # Left of the small CNN's cross, clear of the shrunk HW3 CNN's labels at its right.
-        left = key == "small_cnn"
-        axes[0].annotate(REFERENCE_LABELS[key].replace(" ref", "\nref") if left
-                         else REFERENCE_LABELS[key], (ref.params, ref.private), fontsize=9.5,
-                         xytext=(-7 if left else 7, -4), textcoords="offset points",
-                         ha="right" if left else "left", va="top", color="#333333",
-                         bbox={"boxstyle": "square,pad=0.1", "fc": "white", "ec": "none",
-                               "alpha": 0.8})
+    labels[axes[0]] += _reference_labels(reference)
     axes[0].set_xlabel("參數量 Parameters（點旁數字為 α 或 β · labels: α or β）")
     if len(axes) > 1:
         axes[1].set_xlabel("每張影像乘加數 Multiply-adds per image")
     fig.legend(loc="outside lower center", ncol=1, frameon=False, fontsize=9.5)
+    for ax, ax_labels in labels.items():
+        place_labels(ax, ax_labels)
     return fig
 
 
@@ -307,6 +378,9 @@ def fit_figure(records: list[Record], run_ids: list[str]) -> Figure:
         return empty_figure()
     fig, axes = plt.subplots(len(shown), 1, figsize=(FIG_WIDTH, 2.3 * len(shown) + 0.9),
                              sharex=True, sharey=True, layout="constrained", squeeze=False)
+    # Down to the lowest tenth any curve reaches, so no early epoch falls off the panel.
+    lowest = min(0.2, *(np.floor(10 * min(r.history[k])) / 10 for r in shown
+                        for k in ("accuracy", "val_accuracy")))
     for ax, record in zip(axes[:, 0], shown):
         h = record.history
         epochs = np.arange(1, len(h["accuracy"]) + 1)
@@ -322,7 +396,7 @@ def fit_figure(records: list[Record], run_ids: list[str]) -> Figure:
         ax.plot([], [], color="#777777", ls=":", label="驗證損失（右軸）Validation loss (right axis)")
         ax.set_title(f"{vocabulary.both(vocabulary.family(record.family))}，"
                      f"{count(record.params)} 參數 params", fontsize=10, loc="left")
-        ax.set_ylim(0.2, 1.0)
+        ax.set_ylim(lowest, 1.0)
         ax.grid(alpha=0.3)
         ax.set_ylabel("準確率 Accuracy")
     axes[-1, 0].set_xlabel("Epoch")
@@ -351,7 +425,7 @@ def per_class_figure(tables: dict[str, pd.DataFrame]) -> Figure:
                       zip(first.class_zh, first.class_en, first.train_images)])
     ax.set_xlim(0, 1.08)
     ax.invert_yaxis()
-    ax.set_xlabel("Private 召回率 Recall（每類答對的比例 share of each class right）")
+    ax.set_xlabel("Private 召回率：每類答對的比例\nPrivate recall: share of each class right")
     fig.legend(loc="outside lower center", ncol=len(tables), frameon=False)
     return fig
 
@@ -378,7 +452,7 @@ def int8_table(by_model: pd.DataFrame) -> Styler:
         "int8 變化 Change (pp)": [f"{points(c)} ± {points(2 * e, signed=False)}"
                                 for c, e in zip(by_model.change, by_model.se)],
         "種子 Seeds": by_model.seeds,
-        "重設通道（各種子平均）Reset channels (mean over seeds)": by_model.calmed.round().astype(int),
+        "重設通道（平均）Reset channels (mean)": by_model.calmed.round().astype(int),
     })
     return table(frame)
 
@@ -390,8 +464,11 @@ def variants_table(variants: pd.DataFrame) -> Styler:
     frame = pd.DataFrame({
         "模型 Model": variants.family.map(_model_name),
         "變體 Variant": variants.variant.map(lambda v: vocabulary.both(names[v])),
-        "Private": variants.private.map(acc), "驗證 Val": variants.val.map(acc),
-        "種子 Seeds": variants.runs, "Epochs": variants.epochs,
+        "Private": variants.private.map(acc),
+        "與單次預測之差 Change (pp)": [
+            BASELINE if v == "one_pass" else _lead(c, se) if np.isfinite(se) else points(c)
+            for v, c, se in zip(variants.variant, variants.change, variants.change_se)],
+        "驗證 Val": variants.val.map(acc), "種子 Seeds": variants.runs, "Epochs": variants.epochs,
     })
     return table(frame)
 
@@ -445,7 +522,7 @@ def stage_share_figure(stages: dict[str, list[dict]]) -> Figure:
     ax.set_xlim(0, 1)
     ax.xaxis.set_major_formatter(matplotlib.ticker.PercentFormatter(1.0))
     ax.set_xlabel("參數的比例（藍：各段卷積，灰：全連接的頭）"
-                  "\nShare of parameters (blue: convolution stages, grey: dense head)")
+                  "\nShare of parameters (blue: convolutions, grey: head)")
     return fig
 
 
@@ -517,17 +594,19 @@ def equal_budget_table(budgets: pd.DataFrame) -> Styler:
 
 
 def control_table(effects: pd.DataFrame, untrained: pd.DataFrame) -> Styler:
-    """Q4's controls by size: each control, its size and the base it is set against (both
-    languages), then the change control − base, the control's Private, the seeds of control
-    and base, and its multiply-adds; the untrained ones as dashes."""
+    """Q4's controls by size: each control and its size, then what a reader came for, the
+    change control − base and the control's Private, then the base it is set against (both
+    languages), the seeds of control and base, and its multiply-adds; the untrained ones as
+    dashes."""
     rows = [{"對照 Control": _model_name(e.control), "參數 Params": e.params,
-             "基準 Base": _model_name(e.base), "變化 Change (pp)": _lead(e.change, e.change_se),
-             "Private": acc_pm(e.private, e.private_std),
+             "變化 Change (pp)": _lead(e.change, e.change_se),
+             "Private": acc_pm(e.private, e.private_std), "基準 Base": _model_name(e.base),
              "種子 Seeds": f"{e.seeds} / {e.base_seeds}", "乘加 MACs": count(e.macs)}
             for e in effects.itertuples()]
     rows += [{"對照 Control": _model_name(w.curve), "參數 Params": w.params,
-              "基準 Base": _model_name(CONTROL_BASE[w.curve]), "變化 Change (pp)": MISSING,
-              "Private": MISSING, "種子 Seeds": MISSING, "乘加 MACs": count(w.macs)}
+              "變化 Change (pp)": MISSING, "Private": MISSING,
+              "基準 Base": _model_name(CONTROL_BASE[w.curve]), "種子 Seeds": MISSING,
+              "乘加 MACs": count(w.macs)}
              for w in untrained.itertuples()]
     frame = pd.DataFrame(rows).sort_values(["參數 Params", "對照 Control"], kind="stable")
     return table(frame.assign(**{"參數 Params": frame["參數 Params"].map(count)})
@@ -630,7 +709,7 @@ FORMAT_MARKERS = {"keras_float32": "o", "litert_float32": "s", "litert_float16":
 def bytes_figure(table: pd.DataFrame, reference: float | None = None) -> Figure:
     """Private accuracy against file size: colour is the family, marker the format;
     ablations (trained off the curves' recipe) are hollow."""
-    fig, ax = plt.subplots(figsize=(FIG_WIDTH, 5.8), layout="constrained")
+    fig, ax = plt.subplots(figsize=(FIG_WIDTH, 7.4), layout="constrained")
     _formats_scatter(ax, table, "bytes", "private")
     if reference is not None:
         ax.axhline(reference, color="#555555", ls="--", lw=1,
@@ -652,7 +731,7 @@ def speedup_figure(table: pd.DataFrame) -> Figure:
     base = table[table.format == "litert_float32"].set_index("run_id").latency_ms
     shown = table[table.format != "litert_float32"].assign(
         speedup=lambda t: t.run_id.map(base) / t.latency_ms)
-    fig, ax = plt.subplots(figsize=(FIG_WIDTH, 5.8), layout="constrained")
+    fig, ax = plt.subplots(figsize=(FIG_WIDTH, 7.4), layout="constrained")
     _formats_scatter(ax, shown, "params", "speedup",
                      formats=[f for f in FORMAT_MARKERS if f != "litert_float32"])
     ax.axhline(1, color="#555555", ls="--", lw=1, label="與 LiteRT float32 一樣快 as fast")
@@ -669,6 +748,11 @@ def speedup_figure(table: pd.DataFrame) -> Figure:
     return fig
 
 
+def _two_lines(words: tuple[str, str]) -> str:
+    """A short legend entry: the Chinese name over the English, or the one shared name."""
+    return vocabulary.both(words).replace(" · ", "\n")
+
+
 def _formats_scatter(ax: Axes, table: pd.DataFrame, x: str, y: str,
                      formats: list[str] | None = None) -> None:
     """Every model's files: colour the family, marker the format, hollow an ablation."""
@@ -676,7 +760,7 @@ def _formats_scatter(ax: Axes, table: pd.DataFrame, x: str, y: str,
     for curve, (color, _) in FAMILY_STYLE.items():
         sub = table[table.curve == curve]
         if len(sub):
-            ax.scatter([], [], color=color, marker="o", label=vocabulary.legend(curve))
+            ax.scatter([], [], color=color, marker="o", label=_two_lines(vocabulary.family(curve)))
         for fmt in formats:
             part = sub[sub.format == fmt]
             on_curve = part.ablation == ""
@@ -687,7 +771,7 @@ def _formats_scatter(ax: Axes, table: pd.DataFrame, x: str, y: str,
                        edgecolors=color, marker=marker, s=42, linewidths=1.3)
     for fmt in formats:
         ax.scatter([], [], color="#777777", marker=FORMAT_MARKERS[fmt],
-                   label=vocabulary.both(vocabulary.file_format(fmt)))
+                   label=_two_lines(vocabulary.file_format(fmt)))
     if (table.ablation != "").any():
         ax.scatter([], [], facecolors="none", edgecolors="#777777", marker="o",
                    label="空心：消融實驗 hollow: ablation")

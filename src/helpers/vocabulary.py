@@ -23,10 +23,10 @@ FAMILIES: dict[str, tuple[str, str]] = {
 }
 # What each curve is, for a figure's legend: the name and the one thing that sets it apart.
 FAMILY_NOTES: dict[str, tuple[str, str]] = {
-    "mobilenet": ("HW8 架構，α 縮放", "the HW8 listing, scaled by α"),
+    "mobilenet": ("HW8 程式碼，以 α 縮放", "the HW8 listing, scaled by α"),
     "plain_cnn": ("HW8 拓樸，一般卷積", "HW8 topology, standard convolutions"),
-    "hw3_scaled": ("HW3 架構，β 縮放", "the HW3 listing, scaled by β"),
-    "separable_mobilenet": ("每層都深度可分離", "every layer after the stem separable"),
+    "hw3_scaled": ("HW3 程式碼，以 β 縮放", "the HW3 listing, scaled by β"),
+    "separable_mobilenet": ("第一層之後每層都深度可分離", "every layer after the first separable"),
     "hw3_nodrop": ("拿掉 Dropout", "dropout removed"),
     "hw3_gap": ("全域平均池化取代全連接", "global average pooling for the dense layers"),
 }
@@ -136,7 +136,20 @@ def both(words: tuple[str, str]) -> str:
     return zh if zh == en else f"{zh} · {en}"
 
 
+# A legend line holds this many Latin letters, a Chinese character counting as two: what
+# fits beside its marker in a phone-width figure.
+LEGEND_LINE = 50
+
+
 def legend(name: str) -> str:
-    """A curve as a bilingual legend entry: "MobileNet（HW8 架構，α 縮放）MobileNet, the HW8 …"."""
+    """A curve as a bilingual legend entry, "MobileNet（HW8 程式碼，以 α 縮放）" over
+    "MobileNet: the HW8 listing, scaled by α", each language's note on a line of its own
+    where the whole would not fit in a phone-width figure."""
     (zh, en), (note_zh, note_en) = family(name), _lookup(FAMILY_NOTES, name, "FAMILY_NOTES")
-    return f"{zh}（{note_zh}）\n{en}: {note_en}"
+    chinese = f"{zh}（{note_zh}）"
+    if sum(1 if c.isascii() else 2 for c in chinese) > LEGEND_LINE:
+        chinese = f"{zh}\n（{note_zh}）"
+    english = f"{en}: {note_en}"
+    if len(english) > LEGEND_LINE:
+        english = f"{en}:\n{note_en}"
+    return f"{chinese}\n{english}"
