@@ -229,6 +229,7 @@ def _small_budgets(budgets: pd.DataFrame) -> dict:
         shrunk_seeds=Seeds(small["hw3_scaled"].seeds or np.nan),
         shrunk_private=Acc(small["hw3_scaled"].private),
         shrunk_fall=Points(fall["hw3_scaled"]), plain_fall=Points(fall["plain_cnn"]),
+        plain_small_seeds=Seeds(small["plain_cnn"].seeds or np.nan),
         only_shrunk_falls_as_far=_when(
             _known(*fall.values()),
             lambda: fall["hw3_scaled"] >= ref_gap / 2 > fall["plain_cnn"]),
@@ -253,6 +254,11 @@ def q4(results) -> Facts:
     controls = analysis.control_effects(results.records)
     # The shrunk HW3 CNN's two controls, each measured against its base.
     fixes = controls[(controls.base == "hw3_scaled") & np.isfinite(controls.change)]
+    # The all-separable MobileNet against MobileNet and against the plain CNN.
+    separable = controls[(controls.control == "separable_mobilenet")
+                         & np.isfinite(controls.change)]
+    separable_change = separable.set_index("base").change
+    separable_se = separable.set_index("base").change_se
     waiting = len(analysis.untrained_models(results.plan, results.records, analysis.CONTROL_BASE))
     shrunk_ends = analysis.end_of_training(results.records, "hw3_scaled", hw8_budget * 1.05)
     fits = analysis.fit_gaps(results.records).set_index("curve")
@@ -328,7 +334,17 @@ def q4(results) -> Facts:
         shrunk_fixes_each_lift_far=_when(
             len(fixes) > 0, lambda: set(fixes.control) == {"hw3_nodrop", "hw3_gap"}
             and (fixes.change > 2 * (2 * fixes.change_se)).all()),
-        shrunk_fixes_mostly_one_seed=_when(len(fixes) > 0, lambda: (fixes.seeds == 1).mean() > 0.5),
+        shrunk_fixes_one_seed_each=_when(len(fixes) > 0, lambda: (fixes.seeds == 1).all()),
+        separable_points=Number(len(separable.drop_duplicates("params")) or np.nan),
+        separable_params=Number(separable.params.min() if len(separable) else np.nan),
+        separable_vs_mob=Signed(separable_change.get("mobilenet", np.nan)),
+        separable_vs_mob_2se=Points(2 * separable_se.get("mobilenet", np.nan)),
+        separable_vs_plain=Signed(separable_change.get("plain_cnn", np.nan)),
+        separable_vs_plain_2se=Points(2 * separable_se.get("plain_cnn", np.nan)),
+        separable_behind_both_at_one_size=_when(
+            len(separable) > 0, lambda: len(separable.drop_duplicates("params")) == 1
+            and set(separable.base) == {"mobilenet", "plain_cnn"}
+            and (separable.verdict == Verdict.BEHIND).all()),
         controls_waiting=Number(waiting),
         controls_planned=Number(waiting + len(controls.drop_duplicates(["control", "params"]))),
         mob_big_params=Number(fit["mobilenet"].get("params", np.nan)),

@@ -201,12 +201,13 @@ def _short_count(x: float, _=None) -> str:
     return f"{x:.3g}"
 
 
-def readable_log_ticks(axis) -> None:
-    """Log-axis ticks at 1, 2 and 5 of each decade, labelled 8k, 50k, 1M, without the
-    crowded minor labels matplotlib puts on a narrow range."""
+def readable_log_ticks(axis, subs: tuple[float, ...] = (1.0, 2.0, 5.0)) -> None:
+    """Log-axis ticks at 1, 2 and 5 of each decade (or ``subs``, fewer for a narrow axis),
+    labelled 8k, 50k, 1M, without the crowded minor labels matplotlib puts on a narrow
+    range."""
     from matplotlib import ticker
 
-    axis.set_major_locator(ticker.LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
+    axis.set_major_locator(ticker.LogLocator(base=10, subs=subs))
     axis.set_major_formatter(ticker.FuncFormatter(_short_count))
     axis.set_minor_formatter(ticker.NullFormatter())
 
@@ -227,7 +228,7 @@ def budget_figure(points: pd.DataFrame, curves: list[str], reference: dict | Non
         labels += _knob_labels(sub, x, color, below=curve == "hw3_scaled")
     ax.set_xscale("log")
     for key, ref in (reference or {}).items():
-        ax.scatter([ref.params], [ref.private], marker="X", s=90, color="#555555", zorder=5,
+        ax.scatter([ref.params], [ref.private], marker="X", s=90, color="#555555", zorder=1.9,
                    label="參考報告 Reference report" if key == next(iter(reference)) else None)
     readable_log_ticks(ax.xaxis)
     ax.set_ylim(*ACCURACY_RANGE)
@@ -236,7 +237,7 @@ def budget_figure(points: pd.DataFrame, curves: list[str], reference: dict | Non
     ax.grid(alpha=0.3, which="both")
     if ax.get_legend_handles_labels()[0]:
         fig.legend(loc="outside lower center", ncol=1, frameon=False)
-    place_labels(ax, labels + _reference_labels(reference or {}))
+    place_labels(ax, _reference_labels(reference or {}) + labels)
     return fig
 
 
@@ -248,25 +249,29 @@ CORNERS = [(5, 5, "left", "bottom"), (5, -5, "left", "top"), (-5, 5, "right", "b
 
 
 def _drawn_points(ax: Axes) -> tuple[np.ndarray, np.ndarray]:
-    """Display coordinates a label must keep clear of: every marker (and scattered point),
-    and samples every 2 pixels along every drawn line and error bar."""
+    """What a label must keep clear of, in display coordinates: every marker and scattered
+    point as (x, y, radius), and samples every 2 pixels along every line and error bar."""
     from matplotlib.collections import LineCollection, PathCollection
 
     def along(xy: np.ndarray) -> list[np.ndarray]:
         return [np.linspace(a, b, max(2, int(np.hypot(*(b - a)) / 2)))
                 for a, b in zip(xy[:-1], xy[1:])]
 
-    markers, lines = [np.empty((0, 2))], [np.empty((0, 2))]
+    px = ax.figure.dpi / 72  # display pixels per point
+    markers, lines = [np.empty((0, 3))], [np.empty((0, 2))]
     for line in ax.get_lines():
         xy = line.get_transform().transform(np.column_stack(line.get_data()).astype(float))
         xy = xy[np.isfinite(xy).all(axis=1)]
         if line.get_marker() not in (None, "None", "", " "):
-            markers.append(xy)
+            markers.append(np.column_stack([xy, np.full(len(xy), line.get_markersize() * px / 2)]))
         if line.get_linestyle() not in ("None", "", " ") and len(xy) > 1:
             lines += along(xy)
     for coll in ax.collections:
         if isinstance(coll, PathCollection) and len(coll.get_offsets()):
-            markers.append(coll.get_offset_transform().transform(coll.get_offsets()))
+            xy = coll.get_offset_transform().transform(coll.get_offsets())
+            size = np.resize(np.sqrt(coll.get_sizes() if len(coll.get_sizes()) else [36.0]),
+                             len(xy))
+            markers.append(np.column_stack([xy, size * px / 2]))
         elif isinstance(coll, LineCollection):
             for seg in coll.get_segments():
                 lines += along(coll.get_transform().transform(seg))
@@ -275,32 +280,50 @@ def _drawn_points(ax: Axes) -> tuple[np.ndarray, np.ndarray]:
 
 def place_labels(ax: Axes, labels: list[tuple[str, tuple[float, float], dict, list]]) -> None:
     """Write each label (text, its point, text properties, the offsets to try) at the first
-    offset, or the same offset twice as far, where it stays inside the axes and covers no
-    marker, line or earlier label; where none is clear, at the one that covers least.  Call it last, once the figure's layout is
-    final: it measures what is drawn."""
+    offset, or the same offset two or three times as far with a leader line, where it stays
+    inside the axes, covers no marker, line or earlier label, and sits nearer its own point
+    than any other marker; where none is clear, at the one that does least harm.  Call it last, once the figure's
+    layout is final: it measures what is drawn."""
     fig = ax.figure
     fig.draw_without_rendering()
     renderer = fig.canvas.get_renderer()
     markers, lines = _drawn_points(ax)
     frame, taken = ax.get_window_extent(renderer), []
 
-    def covered(box) -> int:
-        def inside(points: np.ndarray, pad: float) -> int:
-            return int(((points[:, 0] > box.x0 - pad) & (points[:, 0] < box.x1 + pad)
-                        & (points[:, 1] > box.y0 - pad) & (points[:, 1] < box.y1 + pad)).sum())
+    def harm(box, own: np.ndarray, leader: bool) -> int:
+        def gaps(points: np.ndarray) -> np.ndarray:
+            """Distance from the box to each point (0 inside it)."""
+            dx = np.maximum.reduce([box.x0 - points[:, 0], points[:, 0] - box.x1,
+                                    np.zeros(len(points))])
+            dy = np.maximum.reduce([box.y0 - points[:, 1], points[:, 1] - box.y1,
+                                    np.zeros(len(points))])
+            return np.hypot(dx, dy)
+
         outside = not (frame.x0 <= box.x0 and box.x1 <= frame.x1
                        and frame.y0 <= box.y0 and box.y1 <= frame.y1)
-        # Covering a label is worst, then a marker; a line showing through costs least.
+        to_markers = gaps(markers) - markers[:, 2]
+        # Its own marker and error-bar caps stand on its point's vertical.
+        others = np.abs(markers[:, 0] - own[0]) > 1
+        nearer_other = others.any() and (to_markers[others].min()
+                                         < gaps(own[None]).min() - 1)
+        # Covering a label is worst, then a marker; then sitting nearer another point than
+        # its own; a line through it costs least, yet more than a leader line.
         return (10_000 * outside + 1_000 * sum(box.overlaps(t) for t in taken)
-                + 50 * inside(markers, 4) + inside(lines, 0.5))
+                + 50 * int((to_markers < np.where(others, 2, 0)).sum())
+                + 80 * (nearer_other and not leader)
+                + 10 * int((gaps(lines) < 0.5).sum()))
 
     for text, point, props, near in labels:
+        own = ax.transData.transform(point)
         tried = []
-        far = [(2 * dx, 2 * dy, ha, va) for dx, dy, ha, va in near]
-        for distance, (dx, dy, ha, va) in [(0, o) for o in near] + [(15, o) for o in far]:
-            label = ax.annotate(text, point, xytext=(dx, dy), textcoords="offset points",
-                                ha=ha, va=va, in_layout=False, **props)
-            cost = covered(label.get_window_extent(renderer)) + distance
+        for ring, (dx, dy, ha, va) in [(ring, o) for ring in (1, 2, 3) for o in near]:
+            # Beyond the nearest ring a thin leader line ties the label to its point.
+            leader = {"arrowprops": {"arrowstyle": "-", "lw": 0.7, "color": props.get(
+                "color", "#333333"), "shrinkA": 1, "shrinkB": 4}} if ring > 1 else {}
+            label = ax.annotate(text, point, xytext=(ring * dx, ring * dy),
+                                textcoords="offset points", ha=ha, va=va, in_layout=False,
+                                **leader, **props)
+            cost = harm(_text_box(label, renderer), own, ring > 1) + 15 * (ring - 1)
             tried.append((cost, len(tried), label))
             if cost == 0:
                 break
@@ -308,7 +331,15 @@ def place_labels(ax: Axes, labels: list[tuple[str, tuple[float, float], dict, li
         for *_, label in tried:
             if label is not best:
                 label.remove()
-        taken.append(best.get_window_extent(renderer))
+        taken.append(_text_box(best, renderer))
+
+
+def _text_box(label, renderer):
+    """Where a label's words are, without its leader line."""
+    from matplotlib.text import Text
+
+    label.update_positions(renderer)
+    return Text.get_window_extent(label, renderer)
 
 
 def _knob_labels(sub: pd.DataFrame, x: str, color: str, below: bool) -> list:
@@ -357,9 +388,9 @@ def whole_range_figure(points: pd.DataFrame, reference: dict,
         ax.grid(alpha=0.3, which="both")
     for key, ref in reference.items():
         axes[0].scatter([ref.params], [ref.private], marker="X", s=80, color="#555555",
-                        zorder=5, label="參考報告 Reference report"
+                        zorder=1.9, label="參考報告 Reference report"
                         if key == next(iter(reference)) else None)
-    labels[axes[0]] += _reference_labels(reference)
+    labels[axes[0]] = _reference_labels(reference) + labels[axes[0]]
     axes[0].set_xlabel("參數量 Parameters（點旁數字為 α 或 β · labels: α or β）")
     if len(axes) > 1:
         axes[1].set_xlabel("每張影像乘加數 Multiply-adds per image")
@@ -465,7 +496,7 @@ def variants_table(variants: pd.DataFrame) -> Styler:
         "模型 Model": variants.family.map(_model_name),
         "變體 Variant": variants.variant.map(lambda v: vocabulary.both(names[v])),
         "Private": variants.private.map(acc),
-        "與單次預測之差 Change (pp)": [
+        "與單次預測之差（同種子）Change from one pass, same seeds (pp)": [
             BASELINE if v == "one_pass" else _lead(c, se) if np.isfinite(se) else points(c)
             for v, c, se in zip(variants.variant, variants.change, variants.change_se)],
         "驗證 Val": variants.val.map(acc), "種子 Seeds": variants.runs, "Epochs": variants.epochs,
@@ -737,7 +768,7 @@ def speedup_figure(table: pd.DataFrame) -> Figure:
     ax.axhline(1, color="#555555", ls="--", lw=1, label="與 LiteRT float32 一樣快 as fast")
     ax.set_xscale("log")
     ax.set_yscale("log")
-    readable_log_ticks(ax.xaxis)
+    readable_log_ticks(ax.xaxis, subs=(1.0, 3.0))  # the two-line y label narrows the axes
     ax.yaxis.set_major_locator(matplotlib.ticker.LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
     ax.yaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda v, _: f"{v:g}×"))
     ax.yaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
