@@ -335,7 +335,6 @@ def q4(results) -> Facts:
             len(fixes) > 0, lambda: set(fixes.control) == {"hw3_nodrop", "hw3_gap"}
             and (fixes.change > 2 * (2 * fixes.change_se)).all()),
         shrunk_fixes_one_seed_each=_when(len(fixes) > 0, lambda: (fixes.seeds == 1).all()),
-        separable_points=Number(len(separable.drop_duplicates("params")) or np.nan),
         separable_params=Number(separable.params.min() if len(separable) else np.nan),
         separable_vs_mob=Signed(separable_change.get("mobilenet", np.nan)),
         separable_vs_mob_2se=Points(2 * separable_se.get("mobilenet", np.nan)),
