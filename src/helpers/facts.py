@@ -253,10 +253,10 @@ def q4(results) -> Facts:
     part = split.set_index("family")
     controls = analysis.control_effects(results.records)
     # The shrunk HW3 CNN's two controls, each measured against its base.
-    fixes = controls[(controls.base == "hw3_scaled") & np.isfinite(controls.change)]
+    fixes = controls[(controls.base == "hw3_scaled") & controls.change.notna()]
     # The all-separable MobileNet against MobileNet and against the plain CNN.
     separable = controls[(controls.control == "separable_mobilenet")
-                         & np.isfinite(controls.change)]
+                         & controls.change.notna()]
     separable_change = separable.set_index("base").change
     separable_se = separable.set_index("base").change_se
     waiting = len(analysis.untrained_models(results.plan, results.records, analysis.CONTROL_BASE))

@@ -496,7 +496,7 @@ def variants_table(variants: pd.DataFrame) -> Styler:
         "模型 Model": variants.family.map(_model_name),
         "變體 Variant": variants.variant.map(lambda v: vocabulary.both(names[v])),
         "Private": variants.private.map(acc),
-        "與單次預測之差（同種子）Change from one pass, same seeds (pp)": [
+        "變化（同種子）Change, same seeds (pp)": [
             BASELINE if v == "one_pass" else _lead(c, se) if np.isfinite(se) else points(c)
             for v, c, se in zip(variants.variant, variants.change, variants.change_se)],
         "驗證 Val": variants.val.map(acc), "種子 Seeds": variants.runs, "Epochs": variants.epochs,
