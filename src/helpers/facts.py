@@ -257,8 +257,7 @@ def q4(results) -> Facts:
     # The all-separable MobileNet against MobileNet and against the plain CNN.
     separable = controls[(controls.control == "separable_mobilenet")
                          & controls.change.notna()]
-    separable_change = separable.set_index("base").change
-    separable_se = separable.set_index("base").change_se
+    separable_by_base = separable.set_index("base")
     waiting = len(analysis.untrained_models(results.plan, results.records, analysis.CONTROL_BASE))
     shrunk_ends = analysis.end_of_training(results.records, "hw3_scaled", hw8_budget * 1.05)
     fits = analysis.fit_gaps(results.records).set_index("curve")
@@ -337,10 +336,10 @@ def q4(results) -> Facts:
         shrunk_fixes_few_seeds=_when(len(fixes) > 0, lambda: (fixes.seeds < 3).all()
                                      and (fixes.seeds == 1).mean() > 0.5),
         separable_params=Number(separable.params.min() if len(separable) else np.nan),
-        separable_vs_mob=Signed(separable_change.get("mobilenet", np.nan)),
-        separable_vs_mob_2se=Points(2 * separable_se.get("mobilenet", np.nan)),
-        separable_vs_plain=Signed(separable_change.get("plain_cnn", np.nan)),
-        separable_vs_plain_2se=Points(2 * separable_se.get("plain_cnn", np.nan)),
+        separable_vs_mob=Signed(separable_by_base.change.get("mobilenet", np.nan)),
+        separable_vs_mob_2se=Points(2 * separable_by_base.change_se.get("mobilenet", np.nan)),
+        separable_vs_plain=Signed(separable_by_base.change.get("plain_cnn", np.nan)),
+        separable_vs_plain_2se=Points(2 * separable_by_base.change_se.get("plain_cnn", np.nan)),
         separable_behind_both_at_one_size=_when(
             len(separable) > 0, lambda: len(separable.drop_duplicates("params")) == 1
             and set(separable.base) == {"mobilenet", "plain_cnn"}

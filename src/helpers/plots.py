@@ -4,7 +4,7 @@ Chinese glyphs come from Noto Sans CJK, shipped by the pinned
 ``noto-cjk-sans-otc`` package and registered with matplotlib on import, so no
 system font is needed.  Figures are 4.2 inches wide at 96 dpi: shown at their
 natural 400 CSS pixels on a desktop and shrunk to the 340 of a 390-pixel phone,
-their 9.5-pt text stays at least 10 pixels high (``smallest_text_px`` measures
+their 9.5-pt text stays at least 10 pixels high (tests/test_plots.py measures
 it); notebooks draw them at twice the pixel density ("retina"), so they stay
 sharp when scaled.
 """
@@ -282,8 +282,8 @@ def place_labels(ax: Axes, labels: list[tuple[str, tuple[float, float], dict, li
     """Write each label (text, its point, text properties, the offsets to try) at the first
     offset, or the same offset two or three times as far with a leader line, where it stays
     inside the axes, covers no marker, line or earlier label, and sits nearer its own point
-    than any other marker; where none is clear, at the one that does least harm.  Call it last, once the figure's
-    layout is final: it measures what is drawn."""
+    than any other marker; where none is clear, at the one that does least harm.  Call it
+    last, once the figure's layout is final: it measures what is drawn."""
     fig = ax.figure
     fig.draw_without_rendering()
     renderer = fig.canvas.get_renderer()
@@ -561,7 +561,7 @@ def parameter_split_figure(splits: pd.DataFrame) -> Figure:
     """Each family's parameters at one budget, split into convolutions and the head after
     them (Flatten and dense layers, or the classifier alone after a pooling head)."""
     fig, ax = plt.subplots(figsize=(FIG_WIDTH, 0.62 * len(splits) + 1.5), layout="constrained")
-    names = [vocabulary.both(vocabulary.family(f)).replace(" · ", "\n") for f in splits.family]
+    names = [_two_lines(vocabulary.family(f)) for f in splits.family]
     ax.barh(names, splits.conv_params, color="#1f6fb4", label="卷積層 Convolutions")
     ax.barh(names, splits.dense_params, left=splits.conv_params, color="#bbbbbb",
             label="卷積之後的全連接層 Dense layers after the convolutions")
